@@ -1,0 +1,160 @@
+// ste/detail/core.hpp — the shared state of one ste thread: its queue, its lifecycle
+// and the worker loop. Non-template; defined in src/core.cpp. Not public API.
+//
+// A core is owned jointly (std::shared_ptr) by the ste::thread handle, the worker
+// thread itself, and every bound<T> made on it, so it outlives whichever goes last.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ste/detail/function.hpp"
+#include "ste/detail/task_node.hpp"
+#include "ste/tag.hpp"
+
+namespace ste::detail {
+
+struct thread_config {
+  std::string name = "ste-thread";
+  unique_function<void()> prelude;
+  unique_function<void()> postlude;
+  unique_function<void(std::exception_ptr)> on_error;
+  std::size_t stack_size = 0;
+};
+
+class core;
+class os_thread;
+
+/// The core of the ste thread running the caller, or nullptr off every ste thread.
+core* current_core() noexcept;
+
+/// Base of every value held by a bound<T>: linked into its core's registry, destroyed
+/// on the thread. Only the worker thread touches the registry links.
+struct bound_entry {
+  bound_entry* next = nullptr;  // registry links: worker thread only
+  bound_entry* prev = nullptr;
+  // True until the value is destroyed. Written only on the owning thread (release), so
+  // reads there need no ordering; reads elsewhere use acquire.
+  std::atomic<bool> alive{true};
+  virtual void destroy_value() noexcept = 0;  // destroys T; runs on the owning thread
+  virtual void release() noexcept = 0;        // drops one of the two owners' references
+ protected:
+  ~bound_entry() = default;
+};
+
+class core : public std::enable_shared_from_this<core> {
+ public:
+  /// Starts the OS thread, runs the prelude there, and returns once it finished.
+  /// Rethrows the prelude's exception (after joining the thread); std::system_error
+  /// when the OS refuses the thread.
+  static std::shared_ptr<core> start(thread_config config);
+
+  core(thread_config config, std::uint64_t tag_id);
+  core(core const&) = delete;
+  core& operator=(core const&) = delete;
+  ~core();
+
+  ste::tag tag() const noexcept { return detail_tag_access::make(tag_id_); }
+  bool is_current() const noexcept { return current_core() == this; }
+  std::string const& name() const noexcept { return config_.name; }
+
+  /// Links `n` at the back of the queue: the task is accepted and will run exactly
+  /// once. Throws stopped_error (nothing linked) when the thread no longer accepts work
+  /// from the caller. Never blocks for long (one short lock), never allocates.
+  void accept(task_node& n);
+
+  /// The blocking hand-off behind submit/destroy/make_bound: accept, then wait for the
+  /// worker's signal. Throws stopped_error or deadlock_error (then `n` never ran).
+  void submit_and_wait(blocking_node& n);
+
+  /// As submit_and_wait, but withdraws `n` if the worker has not started it by the
+  /// deadline: returns false then (the node is unlinked and will never run).
+  template <class Clock, class Duration>
+  bool submit_and_wait_until(blocking_node& n,
+                             std::chrono::time_point<Clock, Duration> const& deadline) {
+    wait_edge edge(*this);
+    accept(n);
+    if (n.done.wait_until(deadline)) return true;
+    if (withdraw(n)) return false;
+    n.done.wait();  // started before we could withdraw it: it runs to completion
+    return true;
+  }
+
+  /// Stops accepting work, drains, runs the postlude and joins the OS thread.
+  /// Idempotent. Throws std::system_error when called on the thread itself and
+  /// deadlock_error when the thread is (transitively) waiting on the caller.
+  void join();
+
+  /// What ~thread does: join, or — on the thread itself, or when joining would
+  /// deadlock — stop accepting work and let the thread finish on its own. Never throws.
+  void release_handle() noexcept;
+
+  /// Hands an exception nobody waits for to on_error (on the calling thread).
+  void report_error(std::exception_ptr e) noexcept;
+
+  /// bound<T> registry; on the worker thread only. register_bound throws
+  /// stopped_error once the postlude started (join() could no longer destroy it).
+  void register_bound(bound_entry& e);
+  void unregister_bound(bound_entry& e) noexcept;
+
+  /// RAII deadlock edge: while alive, the calling ste thread is recorded as waiting on
+  /// `target`. Construction throws deadlock_error when `target` is (transitively)
+  /// waiting on the caller's own thread. Free for callers that are not ste threads.
+  class wait_edge {
+   public:
+    explicit wait_edge(core& target);
+    wait_edge(wait_edge const&) = delete;
+    wait_edge& operator=(wait_edge const&) = delete;
+    ~wait_edge();
+
+   private:
+    core* self_;
+  };
+
+ private:
+  enum class phase : std::uint8_t {
+    running,   // accepts work from everyone
+    draining,  // join() started: accepts work from the thread itself only
+    closed,    // the postlude started: accepts nothing
+  };
+
+  void run(bool run_postlude) noexcept;  // the worker thread's body
+  task_node* next_task() noexcept;   // the next task, or nullptr once fully drained
+  void destroy_bound_values() noexcept;
+  bool withdraw(task_node& n) noexcept;
+  void stop_accepting() noexcept;    // running -> draining; wakes an idle worker
+  void wake_worker_locked(std::unique_lock<std::mutex>& lock) noexcept;
+
+  thread_config config_;
+  std::uint64_t const tag_id_;
+  std::unique_ptr<os_thread> os_thread_;  // set by start(); cleared once joined/detached
+  std::mutex join_mutex_;                 // serialises join/release_handle
+
+  // --- Queue: guarded by queue_mutex_. -------------------------------------------
+  std::mutex queue_mutex_;
+  task_node* head_ = nullptr;
+  task_node* tail_ = nullptr;
+  phase phase_ = phase::running;
+  bool worker_sleeping_ = false;  // the worker announced it sleeps on wake_word_
+  // Mirrors "head_ != nullptr" for the worker's lock-free spin before sleeping.
+  // Written under queue_mutex_; read relaxed (the lock taken afterwards synchronises).
+  std::atomic<bool> has_work_{false};
+  // Bumped under queue_mutex_ to wake the sleeping worker; the worker sleeps on it
+  // with the value it read under the lock, so a bump after that read is never missed.
+  std::atomic<std::uint32_t> wake_word_{0};
+
+  // --- bound<T> values of this thread: worker thread only. -----------------------
+  bound_entry* bound_head_ = nullptr;
+
+  // --- Deadlock detection: guarded by the global edge mutex (src/core.cpp). -------
+  core* waiting_on_ = nullptr;
+
+  friend class os_thread;
+};
+
+}  // namespace ste::detail

@@ -1,0 +1,190 @@
+// ste/detail/task_node.hpp — the task records that travel through a ste thread's queue.
+//
+// A task_node is intrusive: it is embedded in whatever owns the task. For submit it
+// lives in the submitter's stack frame (no allocation); for post it is the head of one
+// heap block; for coroutines it is the awaiter inside the coroutine frame.
+//
+// Ownership of a node over its life (details and proofs: docs/design.md):
+// 1. Owner fills it in, then core::accept links it under the queue lock.
+// 2. The worker unlinks it under the same lock ("started"), or a timed submitter
+//    unlinks it first ("withdrawn"): whoever unlinks it decides, exactly once.
+// 3. The worker calls invoke(); for a blocking record invoke ends with
+//    completion::signal(), after which the worker never touches the record again.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "ste/detail/wait.hpp"
+
+namespace ste::detail {
+
+struct task_node {
+  // Guarded by core's queue lock: the intrusive doubly-linked FIFO and whether the
+  // node is linked in it (true from accept until the worker or a withdrawal unlinks it).
+  task_node* next = nullptr;
+  task_node* prev = nullptr;
+  bool queued = false;
+  // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
+  // worker hands such exceptions to on_error); blocking records catch their own.
+  void (*invoke)(task_node*) = nullptr;
+};
+
+/// The caller-side "done" flag of a blocking record, with the last-touch rule built in.
+class completion {
+ public:
+  /// Worker side. After this returns the record may already be gone: nothing of it is
+  /// read or written afterwards (wake_all uses the address as a key only).
+  void signal() noexcept {
+    void const* const key = &state_;
+    // release: publishes the result (or exception) written before signal() to the
+    // caller's acquire in done(). Nothing after this exchange touches *this.
+    if (state_.exchange(kDone, std::memory_order_release) == kSleeping) wake_all(key);
+  }
+
+  /// Caller side: true once the worker signalled. acquire pairs with signal()'s release.
+  bool done() const noexcept { return state_.load(std::memory_order_acquire) == kDone; }
+
+  /// Caller side: blocks until signalled (bounded spin, then sleep in the kernel).
+  void wait() noexcept {
+    if (spin_until([this] { return done(); })) return;
+    while (!park_for(std::chrono::nanoseconds::max())) {
+    }
+  }
+
+  /// Caller side: blocks until signalled or `deadline`; false when the deadline passed.
+  template <class Clock, class Duration>
+  bool wait_until(std::chrono::time_point<Clock, Duration> const& deadline) noexcept {
+    if (done()) return true;
+    if (Clock::now() >= deadline) return false;
+    if (spin_until([&] { return done() || Clock::now() >= deadline; })) {
+      if (done()) return true;
+      return false;
+    }
+    for (;;) {
+      auto const left = deadline - Clock::now();
+      if (left <= decltype(left)::zero()) return done();
+      // Sleep in slices of at most an hour: keeps the conversion to ns from overflowing
+      // for far deadlines (time_point::max()), and re-reads the caller's own clock.
+      constexpr std::chrono::hours kSlice{1};
+      auto const slice = left > kSlice ? std::chrono::nanoseconds(kSlice)
+                                       : std::chrono::ceil<std::chrono::nanoseconds>(left);
+      if (park_for(slice)) return true;
+    }
+  }
+
+ private:
+  static constexpr std::uint32_t kPending = 0;
+  static constexpr std::uint32_t kSleeping = 1;  // the caller is (about to be) in the kernel
+  static constexpr std::uint32_t kDone = 2;
+
+  // Announces the sleep, then sleeps while nothing changed. True once done.
+  bool park_for(std::chrono::nanoseconds timeout) noexcept {
+    std::uint32_t expected = kPending;
+    // acquire on failure: a kDone read here must see the result like done() does.
+    if (!state_.compare_exchange_strong(expected, kSleeping, std::memory_order_acquire) &&
+        expected == kDone)
+      return true;
+    if (timeout == std::chrono::nanoseconds::max())
+      wait_on(state_, kSleeping);
+    else
+      wait_on_for(state_, kSleeping, timeout);
+    return done();
+  }
+
+  // kPending -> kSleeping (caller only) -> kDone (worker only, exactly once).
+  std::atomic<std::uint32_t> state_{kPending};
+};
+
+/// Where a blocking call's result waits for its caller: a value, a reference, nothing
+/// (void), or the exception the task threw. No allocation of its own.
+template <class R>
+class result_slot {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::invoke(f);
+        value_ = true;
+      } else if constexpr (std::is_reference_v<R>) {
+        value_ = std::addressof(static_cast<R>(std::invoke(f)));
+      } else {
+        value_.emplace(std::invoke(f));
+      }
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+
+  /// Returns the result, or rethrows the very exception object the task threw.
+  R take() {
+    if (error_) std::rethrow_exception(std::move(error_));
+    if constexpr (std::is_void_v<R>) {
+      return;
+    } else if constexpr (std::is_reference_v<R>) {
+      return static_cast<R>(*value_);
+    } else {
+      return std::move(*value_);
+    }
+  }
+
+ private:
+  using storage = std::conditional_t<
+      std::is_void_v<R>, bool,
+      std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, std::optional<R>>>;
+  storage value_{};
+  std::exception_ptr error_;
+};
+
+/// The record of one blocking submit, living in the submitter's frame.
+struct blocking_node : task_node {
+  completion done;
+};
+
+/// The record of one blocking submit of `F&&` (F as deduced by submit's forwarding
+/// reference), living in the submitter's frame next to the callable it points to.
+template <class F>
+struct submit_record final : blocking_node {
+  using result_type = std::invoke_result_t<F>;
+
+  explicit submit_record(std::remove_reference_t<F>& fn) noexcept : f(std::addressof(fn)) {
+    invoke = &run;
+  }
+
+  static void run(task_node* n) {
+    auto* self = static_cast<submit_record*>(n);
+    self->result.run([self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+    self->done.signal();  // the last touch: *self may be gone after this line
+  }
+
+  std::remove_reference_t<F>* f;
+  result_slot<result_type> result;
+};
+
+/// A fire-and-forget task: the node heads one heap block holding the callable.
+template <class F>
+struct posted_record final : task_node {
+  template <class G>
+  explicit posted_record(G&& g) : f(std::forward<G>(g)) {
+    invoke = &run;
+  }
+
+  static void run(task_node* n) {
+    // Owned from here on: freed even when f throws (the worker reports to on_error).
+    std::unique_ptr<posted_record> self(static_cast<posted_record*>(n));
+    std::invoke(std::move(self->f));
+  }
+
+  F f;
+};
+
+}  // namespace ste::detail

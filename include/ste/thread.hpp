@@ -1,0 +1,224 @@
+// ste/thread.hpp — one dedicated background thread that other threads hand work to.
+//
+//   ste::thread thread = ste::spawn();
+//   int n = 10;
+//   thread.submit([&] { n += 10; });   // blocks until it ran there; may borrow `n`
+//   assert(n == 20);
+//   thread.post([] { std::puts("later, on the thread"); });  // fire and forget
+//   thread.join();                     // drains, runs the postlude, joins
+//
+// Threads: every member that hands work over is const and thread-safe; any number of
+// threads may call them at once. Tasks run one at a time on the ste thread, in the order
+// they were accepted (FIFO across submit and post alike).
+//
+// Allocation: submit, submit_for, submit_until and destroy never allocate (the task
+// record lives in the caller's frame); post allocates exactly one block.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "ste/bound.hpp"
+#include "ste/detail/core.hpp"
+#include "ste/errors.hpp"
+#include "ste/tag.hpp"
+
+namespace ste {
+
+class thread;
+
+namespace detail {
+template <class F>
+concept nullary_task = std::is_invocable_v<F>;
+
+[[noreturn]] void throw_timeout(std::string_view operation);
+[[noreturn]] void throw_empty_handle(std::string_view operation);
+
+/// `now + d`, saturating at time_point::max() instead of overflowing.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
+  using clock = std::chrono::steady_clock;
+  auto const now = clock::now();
+  if (d <= d.zero()) return now;
+  auto const room = clock::time_point::max() - now;
+  if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(room))
+    return clock::time_point::max();
+  return now + std::chrono::ceil<clock::duration>(d);
+}
+}  // namespace detail
+
+/// Fluent configuration of a ste thread. Each setter returns *this.
+///
+///   auto audio = ste::builder()
+///       .name("audio")
+///       .prelude([] { raise_priority(); })
+///       .on_error([](std::exception_ptr e) { log(e); })
+///       .build();
+class builder {
+ public:
+  builder();
+
+  /// The OS thread name (default "ste-thread"); truncated to the platform's limit
+  /// (15 bytes on Linux) without splitting a UTF-8 sequence.
+  builder& name(std::string_view name);
+
+  /// Runs on the new thread before any task. If it throws, build() joins the thread and
+  /// rethrows that same exception object.
+  template <class F>
+  builder& prelude(F&& f) {
+    config_.prelude = std::forward<F>(f);
+    return *this;
+  }
+
+  /// Runs on the thread after the last task, just before it exits. Its exception goes
+  /// to on_error. Nothing is accepted any more while it runs (submit on the thread
+  /// itself still runs inline).
+  template <class F>
+  builder& postlude(F&& f) {
+    config_.postlude = std::forward<F>(f);
+    return *this;
+  }
+
+  /// The new thread's stack size in bytes: 0 means the platform default; sizes below the
+  /// platform minimum are rounded up; a size the OS cannot provide makes build() throw
+  /// std::system_error.
+  builder& stack_size(std::size_t bytes) noexcept;
+
+  /// Receives, on the ste thread, exceptions that escape posted tasks, spawned
+  /// coroutines and the postlude. Default: print the exception and the thread's name to
+  /// stderr, then std::terminate(). An exception escaping the handler terminates.
+  template <class F>
+    requires std::is_invocable_v<F&, std::exception_ptr>
+  builder& on_error(F&& f) {
+    config_.on_error = std::forward<F>(f);
+    return *this;
+  }
+
+  /// Starts the thread; returns once it runs and its prelude finished. Throws
+  /// std::system_error when the OS refuses a thread, or the prelude's exception.
+  /// Consumes the settings: the builder is back to its defaults afterwards.
+  thread build();
+
+ private:
+  detail::thread_config config_;
+};
+
+/// A move-only handle to one ste thread. Destroying it joins the thread.
+class thread {
+ public:
+  /// An empty handle: hands nothing over (stopped_error), tag() is the null tag.
+  thread() noexcept = default;
+  thread(thread&& other) noexcept = default;
+  /// Joins the thread this handle still owns (as ~thread does), then takes `other`'s.
+  thread& operator=(thread&& other) noexcept;
+  thread(thread const&) = delete;
+  thread& operator=(thread const&) = delete;
+
+  /// As join(), but never throws. Run on the thread itself (the last owner let go
+  /// inside a task), or where joining would deadlock, it stops accepting work and lets
+  /// the thread drain and exit on its own (detach) instead.
+  ~thread();
+
+  /// Stops accepting work, runs every task already accepted, destroys the values still
+  /// held by bound<T> handles of this thread (on the thread), runs the postlude and
+  /// joins the OS thread. Idempotent; a no-op on an empty handle. Safe while other
+  /// threads are inside submit/post: each of those completes or throws stopped_error.
+  /// Throws std::system_error (resource_deadlock_would_occur) on the thread itself and
+  /// ste::deadlock_error when the thread is (transitively) blocked on the caller.
+  void join();
+
+  /// The tag of this thread (the null tag for an empty handle). Does not allocate.
+  ste::tag tag() const noexcept { return core_ ? core_->tag() : ste::tag{}; }
+
+  /// Runs `f` on the thread and blocks until it ran; returns its result (value,
+  /// reference, void or move-only) or rethrows the very exception object it threw.
+  /// `f` may borrow the caller's locals. On the thread itself `f` runs inline.
+  /// Throws stopped_error (f did not run) when the thread no longer accepts work, and
+  /// deadlock_error (f did not run) when waiting would close a cycle of ste threads.
+  /// Does not allocate.
+  template <class F>
+    requires detail::nullary_task<F>
+  std::invoke_result_t<F> submit(F&& f) const {
+    detail::core& c = checked_core("submit");
+    if (c.is_current()) return std::invoke(std::forward<F>(f));
+    detail::submit_record<F> record(f);
+    c.submit_and_wait(record);
+    return record.result.take();
+  }
+
+  /// As submit, but if the thread has not *started* `f` by `deadline`, `f` is withdrawn
+  /// and ste::timeout_error is thrown (f never runs). Once started, f runs to completion
+  /// and the call returns normally, however long it takes. Does not allocate.
+  template <class Clock, class Duration, class F>
+    requires detail::nullary_task<F>
+  std::invoke_result_t<F> submit_until(std::chrono::time_point<Clock, Duration> const& deadline,
+                                       F&& f) const {
+    detail::core& c = checked_core("submit_until");
+    if (c.is_current()) return std::invoke(std::forward<F>(f));
+    detail::submit_record<F> record(f);
+    if (!c.submit_and_wait_until(record, deadline)) detail::throw_timeout("submit_until");
+    return record.result.take();
+  }
+
+  /// submit_until(steady_clock::now() + timeout, f).
+  template <class Rep, class Period, class F>
+    requires detail::nullary_task<F>
+  std::invoke_result_t<F> submit_for(std::chrono::duration<Rep, Period> const& timeout,
+                                     F&& f) const {
+    detail::core& c = checked_core("submit_for");
+    if (c.is_current()) return std::invoke(std::forward<F>(f));
+    detail::submit_record<F> record(f);
+    if (!c.submit_and_wait_until(record, detail::deadline_after(timeout)))
+      detail::throw_timeout("submit_for");
+    return record.result.take();
+  }
+
+  /// Fire and forget: moves `f` into one heap block and queues it. An exception escaping
+  /// `f` goes to the thread's on_error. Throws stopped_error or std::bad_alloc, in which
+  /// case nothing was queued. Allocates once.
+  template <class F>
+    requires std::is_invocable_v<std::decay_t<F>>
+  void post(F&& f) const {
+    detail::core& c = checked_core("post");
+    auto record = std::make_unique<detail::posted_record<std::decay_t<F>>>(std::forward<F>(f));
+    c.accept(*record);
+    record.release();  // owned by the queue now; the worker frees it after running it
+  }
+
+  /// Moves `value` onto the thread and destroys it there; blocks until done. Rvalues
+  /// only. Throws as submit (then `value` was not moved from). Does not allocate.
+  template <class T>
+    requires(!std::is_lvalue_reference_v<T>)
+  void destroy(T&& value) const {
+    submit([&value] { [[maybe_unused]] std::remove_cv_t<T> dying(std::move(value)); });
+  }
+
+  /// Constructs a T on the thread from `args` (blocking, as submit) and returns the
+  /// handle that confines it there. Allocates the T's block (on the thread).
+  template <class T, class... Args>
+  bound<T> make_bound(Args&&... args) const {
+    detail::core& c = checked_core("make_bound");
+    auto* box = submit([&] { return bound<T>::make_box(c, std::forward<Args>(args)...); });
+    return bound<T>(c.shared_from_this(), box);
+  }
+
+ private:
+  friend class builder;
+  explicit thread(std::shared_ptr<detail::core> core) noexcept : core_(std::move(core)) {}
+  detail::core& checked_core(std::string_view operation) const {
+    if (!core_) detail::throw_empty_handle(operation);
+    return *core_;
+  }
+
+  std::shared_ptr<detail::core> core_;
+};
+
+/// Starts a ste thread with default settings: ste::builder().build().
+thread spawn();
+
+}  // namespace ste

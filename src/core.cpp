@@ -1,0 +1,345 @@
+// The worker loop, the queue, the shutdown protocol and deadlock detection.
+// docs/design.md explains the protocols; comments here give the local argument.
+#include "ste/detail/core.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <typeinfo>
+
+#include "os_thread.hpp"
+#include "ste/errors.hpp"
+
+namespace ste::detail {
+
+namespace {
+
+thread_local core* tls_current_core = nullptr;
+
+// Tags come from one process-wide 64-bit counter and are never re-used. At a billion
+// threads a second it would take 584 years to wrap; we still refuse to wrap.
+std::uint64_t next_tag_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  // relaxed: only uniqueness matters, which the atomic RMW alone guarantees.
+  std::uint64_t const id = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (id == 0) std::terminate();
+  return id;
+}
+
+// Deadlock edges ("ste thread X is blocked waiting on ste thread Y") are guarded by one
+// process-wide mutex. Only ste threads blocking on other ste threads take it; the usual
+// submit from a plain thread never does. Under it, every edge points to a live core:
+// the waiter holds a reference to its target and clears its edge before it returns.
+std::mutex& edge_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void default_on_error(std::string const& name, std::exception_ptr const& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    std::fprintf(stderr, "ste: uncaught exception on ste thread \"%s\": %s: %s\n", name.c_str(),
+                 typeid(ex).name(), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "ste: uncaught non-std exception on ste thread \"%s\"\n", name.c_str());
+  }
+  std::fputs("ste: install builder::on_error to handle exceptions from posted tasks\n", stderr);
+  std::terminate();
+}
+
+// Handshake between build() and the new thread: lives in build()'s frame. The worker
+// signals it once (last touch) after the prelude ran or threw.
+struct startup {
+  std::shared_ptr<core> self;
+  std::exception_ptr prelude_error;
+  completion started;
+};
+
+}  // namespace
+
+core* current_core() noexcept { return tls_current_core; }
+
+// ---------------------------------------------------------------------------------
+// Lifecycle
+
+core::core(thread_config config, std::uint64_t tag_id)
+    : config_(std::move(config)), tag_id_(tag_id) {}
+
+core::~core() = default;
+
+std::shared_ptr<core> core::start(thread_config config) {
+  auto c = std::make_shared<core>(std::move(config), next_tag_id());
+  startup handshake{c, nullptr, {}};
+  c->os_thread_ = std::make_unique<os_thread>(
+      c->config_.stack_size,
+      [](void* p) {
+        auto* s = static_cast<startup*>(p);
+        std::shared_ptr<core> self = s->self;  // the worker's own reference
+        tls_current_core = self.get();
+        os_thread::set_current_name(self->config_.name);
+        if (self->config_.prelude) {
+          try {
+            self->config_.prelude();
+          } catch (...) {
+            s->prelude_error = std::current_exception();
+          }
+        }
+        bool const failed = s->prelude_error != nullptr;
+        s->started.signal();  // last touch of the handshake
+        if (failed) {
+          // build() never returns a handle. Work the prelude itself posted was accepted,
+          // though: run it before leaving. The postlude pairs with a successful prelude
+          // only, so it does not run.
+          self->stop_accepting();
+        }
+        self->run(/*run_postlude=*/!failed);
+        tls_current_core = nullptr;
+      },
+      &handshake);
+  handshake.started.wait();
+  if (handshake.prelude_error) {
+    c->os_thread_->join();
+    c->os_thread_.reset();
+    std::rethrow_exception(handshake.prelude_error);
+  }
+  return c;
+}
+
+void core::stop_accepting() noexcept {
+  std::unique_lock lock(queue_mutex_);
+  if (phase_ == phase::running) phase_ = phase::draining;
+  wake_worker_locked(lock);
+}
+
+void core::join() {
+  if (is_current())
+    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                            "ste::thread::join called on the thread itself; join it from "
+                            "another thread, or let the handle go (the thread then exits "
+                            "after draining)");
+  std::lock_guard guard(join_mutex_);
+  if (!os_thread_) return;  // already joined (or detached)
+  wait_edge edge(*this);    // throws deadlock_error before anything changed
+  stop_accepting();
+  os_thread_->join();
+  os_thread_.reset();
+}
+
+void core::release_handle() noexcept {
+  if (!is_current()) {
+    try {
+      join();
+      return;
+    } catch (...) {
+      // Joining would deadlock: fall through and let the thread finish on its own.
+    }
+  }
+  std::lock_guard guard(join_mutex_);
+  if (!os_thread_) return;
+  stop_accepting();
+  os_thread_->detach();
+  os_thread_.reset();
+}
+
+void core::report_error(std::exception_ptr e) noexcept {
+  if (config_.on_error) {
+    try {
+      config_.on_error(std::move(e));
+      return;
+    } catch (...) {
+      std::fputs("ste: on_error threw; terminating\n", stderr);
+      std::terminate();
+    }
+  }
+  default_on_error(config_.name, e);
+}
+
+// ---------------------------------------------------------------------------------
+// The queue
+
+void core::wake_worker_locked(std::unique_lock<std::mutex>& lock) noexcept {
+  if (!worker_sleeping_) return;
+  worker_sleeping_ = false;
+  // relaxed: the worker compares the word in the kernel (futex) or after the lock;
+  // the mutex orders everything else.
+  wake_word_.fetch_add(1, std::memory_order_relaxed);
+  lock.unlock();
+  wake_one(&wake_word_);  // wake_word_ lives in the core, which outlives this call
+}
+
+void core::accept(task_node& n) {
+  std::unique_lock lock(queue_mutex_);
+  bool const open =
+      phase_ == phase::running || (phase_ == phase::draining && is_current());
+  if (!open) {
+    lock.unlock();
+    throw stopped_error("ste: the thread \"" + config_.name +
+                        "\" no longer accepts work (it was joined or is being joined); the "
+                        "task did not run");
+  }
+  n.next = nullptr;
+  n.prev = tail_;
+  n.queued = true;
+  if (tail_ != nullptr)
+    tail_->next = &n;
+  else
+    head_ = &n;
+  tail_ = &n;
+  has_work_.store(true, std::memory_order_relaxed);
+  wake_worker_locked(lock);
+}
+
+bool core::withdraw(task_node& n) noexcept {
+  std::lock_guard lock(queue_mutex_);
+  // The one decision: the worker unlinks under this same lock before it starts a task.
+  // Still linked means not started, and unlinking it here means it never will be.
+  if (!n.queued) return false;
+  (n.prev != nullptr ? n.prev->next : head_) = n.next;
+  (n.next != nullptr ? n.next->prev : tail_) = n.prev;
+  n.queued = false;
+  has_work_.store(head_ != nullptr, std::memory_order_relaxed);
+  return true;
+}
+
+task_node* core::next_task() noexcept {
+  std::unique_lock lock(queue_mutex_);
+  for (;;) {
+    if (task_node* n = head_) {
+      head_ = n->next;
+      (head_ != nullptr ? head_->prev : tail_) = nullptr;
+      n->queued = false;  // "started": from here on a withdrawal fails
+      has_work_.store(head_ != nullptr, std::memory_order_relaxed);
+      return n;
+    }
+    if (phase_ == phase::draining) {
+      // Drained. Values still bound to this thread go next (their destructors may
+      // still post from here); once that leaves the queue empty, close for good.
+      lock.unlock();
+      destroy_bound_values();
+      lock.lock();
+      if (head_ != nullptr) continue;
+      phase_ = phase::closed;
+      return nullptr;
+    }
+    // Idle: spin briefly without the lock, then sleep on wake_word_.
+    lock.unlock();
+    bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); });
+    lock.lock();
+    if (more || head_ != nullptr || phase_ != phase::running) continue;
+    worker_sleeping_ = true;
+    std::uint32_t const seen = wake_word_.load(std::memory_order_relaxed);
+    lock.unlock();
+    // Any accept after the unlock bumps wake_word_ (it saw worker_sleeping_), so the
+    // futex compare fails or the wake reaches us: no lost wake-up.
+    wait_on(wake_word_, seen);
+    lock.lock();
+    worker_sleeping_ = false;
+  }
+}
+
+void core::run(bool run_postlude) noexcept {
+  while (task_node* n = next_task()) {
+    try {
+      n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
+    } catch (...) {
+      report_error(std::current_exception());
+    }
+  }
+  if (run_postlude && config_.postlude) {
+    try {
+      config_.postlude();
+    } catch (...) {
+      report_error(std::current_exception());
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// bound<T> values
+
+void core::register_bound(bound_entry& e) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (phase_ == phase::closed)
+      throw stopped_error("ste: make_bound on thread \"" + config_.name +
+                          "\" after its postlude started; nothing can be bound any more");
+  }
+  e.prev = nullptr;
+  e.next = bound_head_;
+  if (bound_head_ != nullptr) bound_head_->prev = &e;
+  bound_head_ = &e;
+}
+
+void core::unregister_bound(bound_entry& e) noexcept {
+  (e.prev != nullptr ? e.prev->next : bound_head_) = e.next;
+  if (e.next != nullptr) e.next->prev = e.prev;
+  e.next = e.prev = nullptr;
+}
+
+void core::destroy_bound_values() noexcept {
+  while (bound_entry* e = bound_head_) {
+    unregister_bound(*e);
+    e->destroy_value();
+    e->release();  // the registry's reference
+  }
+}
+
+bool destroy_bound_value(core& c, bound_entry& entry) {
+  auto destroy_here = [&c, &entry] {
+    if (!entry.alive.load(std::memory_order_relaxed)) return;  // join() got there first
+    c.unregister_bound(entry);
+    entry.destroy_value();
+    entry.release();  // the registry's reference; the handle still holds its own
+  };
+  if (c.is_current()) {
+    destroy_here();
+    return true;
+  }
+  submit_record<decltype(destroy_here)&> record(destroy_here);
+  try {
+    c.submit_and_wait(record);
+  } catch (stopped_error const&) {
+    return false;  // join() has started: it destroys the value before the postlude
+  }
+  record.result.take();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------
+// Blocking hand-off and deadlock detection
+
+void core::submit_and_wait(blocking_node& n) {
+  wait_edge edge(*this);
+  accept(n);
+  n.done.wait();
+}
+
+core::wait_edge::wait_edge(core& target) : self_(current_core()) {
+  if (self_ == nullptr) return;  // plain threads cannot be part of a cycle
+  std::lock_guard lock(edge_mutex());
+  // Walk the chain of waits starting at the target; reaching ourselves closes a cycle.
+  // Bounded: a chain never holds more threads than exist, but a stale cycle between
+  // other threads must not trap us, so stop after a generous number of hops.
+  int hops = 0;
+  for (core const* c = &target; c != nullptr && hops < 4096; c = c->waiting_on_, ++hops) {
+    if (c == self_) {
+      throw deadlock_error(
+          "ste: deadlock avoided: thread \"" + self_->config_.name +
+          "\" would block waiting on thread \"" + target.config_.name +
+          "\", which is itself (directly or through other ste threads) waiting on \"" +
+          self_->config_.name +
+          "\"; use post() or a coroutine instead of a blocking call in one direction");
+    }
+  }
+  self_->waiting_on_ = &target;
+}
+
+core::wait_edge::~wait_edge() {
+  if (self_ == nullptr) return;
+  std::lock_guard lock(edge_mutex());
+  self_->waiting_on_ = nullptr;
+}
+
+}  // namespace ste::detail
