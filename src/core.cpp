@@ -174,10 +174,13 @@ void core::accept(task_node& n) {
   bool const open =
       phase_ == phase::running || (phase_ == phase::draining && is_current());
   if (!open) {
+    // Compose the message before unlocking: once a refused caller has unlocked, it must
+    // not touch the core again (the last handle may be destroying it right now).
+    std::string message = "ste: the thread \"" + config_.name +
+                          "\" no longer accepts work (it was joined or is being joined); "
+                          "the task did not run";
     lock.unlock();
-    throw stopped_error("ste: the thread \"" + config_.name +
-                        "\" no longer accepts work (it was joined or is being joined); the "
-                        "task did not run");
+    throw stopped_error(message);
   }
   n.next = nullptr;
   n.prev = tail_;

@@ -1,1 +1,172 @@
+// Zero allocation: submit, submit_for, submit_until and destroy allocate nothing on any
+// thread; post allocates exactly once. Shown with a counting global operator new that
+// replaces every form (plain, array, nothrow, aligned) for this test binary.
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ste/ste.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+
+void* counted_alloc(std::size_t size, std::size_t align = 0) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (align > alignof(std::max_align_t)) {
+    std::size_t const rounded = (size + align - 1) / align * align;
+    p = std::aligned_alloc(align, rounded);
+  } else {
+    p = std::malloc(size);
+  }
+  return p;
+}
+}  // namespace
+
+// clang-format off
+void* operator new(std::size_t n) { if (void* p = counted_alloc(n)) return p; throw std::bad_alloc(); }
+void* operator new[](std::size_t n) { if (void* p = counted_alloc(n)) return p; throw std::bad_alloc(); }
+void* operator new(std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
+void* operator new(std::size_t n, std::align_val_t a) { if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) return p; throw std::bad_alloc(); }
+void* operator new[](std::size_t n, std::align_val_t a) { if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) return p; throw std::bad_alloc(); }
+void* operator new(std::size_t n, std::align_val_t a, std::nothrow_t const&) noexcept { return counted_alloc(n, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t n, std::align_val_t a, std::nothrow_t const&) noexcept { return counted_alloc(n, static_cast<std::size_t>(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
+void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
+// clang-format on
+
+namespace {
+
+struct alignas(64) over_aligned {
+  int v = 0;
+};
+
+long allocations_during(auto&& body) {
+  long const before = g_allocations.load();
+  body();
+  return g_allocations.load() - before;
+}
+
+TEST(Allocation, TheCounterSeesEveryForm) {
+  EXPECT_EQ(allocations_during([] { delete new int(1); }), 1);
+  EXPECT_EQ(allocations_during([] { delete new over_aligned; }), 1);
+  EXPECT_EQ(allocations_during([] { delete[] new int[3]; }), 1);
+}
+
+TEST(Allocation, SubmitAllocatesNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});  // warm-up: first-use costs of the runtime, not of submit
+  int n = 0;
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 10'000; ++i) n += thread.submit([i] { return i & 1; });
+  });
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(n, 5'000);
+}
+
+TEST(Allocation, SubmitOfLargeCapturesAndResultsAllocatesNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  over_aligned big{};
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 1000; ++i) {
+      over_aligned r = thread.submit([&big, i] {
+        over_aligned o = big;
+        o.v = i;
+        return o;
+      });
+      big.v += r.v & 0;
+    }
+  });
+  EXPECT_EQ(count, 0);
+}
+
+TEST(Allocation, ConcurrentSubmittersAllocateNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::vector<std::thread> submitters;
+  submitters.reserve(4);
+  std::atomic<bool> go{false};
+  std::atomic<long> sum{0};
+  long before = 0;
+  for (int s = 0; s < 4; ++s)
+    submitters.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < 2000; ++i) sum += thread.submit([] { return 1L; });
+    });
+  before = g_allocations.load();
+  go = true;
+  for (auto& t : submitters) t.join();
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(sum.load(), 8000);
+}
+
+TEST(Allocation, SubmitForAndSubmitUntilAllocateNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 1000; ++i) {
+      thread.submit_for(std::chrono::hours(1), [] {});
+      thread.submit_until(std::chrono::steady_clock::now() + std::chrono::hours(1), [] {});
+    }
+  });
+  EXPECT_EQ(count, 0);
+}
+
+TEST(Allocation, DestroyAllocatesNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::vector<std::vector<int>> values(100, std::vector<int>(10));
+  long const count = allocations_during([&] {
+    for (auto& v : values) thread.destroy(std::move(v));
+  });
+  EXPECT_EQ(count, 0);
+}
+
+TEST(Allocation, ExceptionsComeBackWithoutAllocationsOfSteItself) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  // The runtime allocates the exception object itself (__cxa_allocate_exception does
+  // not go through operator new); ste adds nothing on top.
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 100; ++i) {
+      try {
+        thread.submit([] { throw 5; });
+      } catch (int) {
+      }
+    }
+  });
+  EXPECT_EQ(count, 0);
+}
+
+TEST(Allocation, PostAllocatesExactlyOnce) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::atomic<int> ran{0};
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 100; ++i) thread.post([&ran] { ++ran; });
+    thread.submit([] {});  // after it, all posts ran (FIFO)
+  });
+  EXPECT_EQ(count, 100);
+  EXPECT_EQ(ran.load(), 100);
+}
+
+}  // namespace

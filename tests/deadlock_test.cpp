@@ -1,0 +1,126 @@
+// Deadlock cycles become ste::deadlock_error; no false positives.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "ste/ste.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Deadlock, TwoThreadsSubmittingToEachOtherThrow) {
+  auto a = ste::builder().name("alpha").build();
+  auto b = ste::builder().name("beta").build();
+  std::string message;
+  // A waits on B; inside B's task, B submits back to A, which is blocked: a cycle.
+  a.submit([&] {
+    b.submit([&] {
+      try {
+        a.submit([] {});
+      } catch (ste::deadlock_error const& e) {
+        message = e.what();
+      }
+    });
+  });
+  EXPECT_NE(message.find("alpha"), std::string::npos) << message;
+  EXPECT_NE(message.find("beta"), std::string::npos) << message;
+  // Both threads still serve afterwards: the edges were cleared.
+  EXPECT_EQ(a.submit([&] { return b.submit([] { return 1; }); }), 1);
+  EXPECT_EQ(b.submit([&] { return a.submit([] { return 2; }); }), 2);
+}
+
+TEST(Deadlock, ThreeThreadCycle) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  bool caught = false;
+  a.submit([&] {
+    b.submit([&] {
+      c.submit([&] {
+        try {
+          a.submit([] {});
+        } catch (ste::deadlock_error const&) {
+          caught = true;
+        }
+      });
+    });
+  });
+  EXPECT_TRUE(caught);
+}
+
+TEST(Deadlock, EveryBlockingCallDetectsIt) {
+  auto a = ste::spawn(), b = ste::spawn();
+  int caught = 0;
+  a.submit([&] {
+    b.submit([&] {
+      try { a.submit_for(1h, [] {}); } catch (ste::deadlock_error const&) { ++caught; }
+      try { a.submit_until(std::chrono::steady_clock::now() + 1h, [] {}); } catch (ste::deadlock_error const&) { ++caught; }
+      try { a.destroy(std::string("x")); } catch (ste::deadlock_error const&) { ++caught; }
+      try { (void)a.make_bound<int>(1); } catch (ste::deadlock_error const&) { ++caught; }
+      try { a.join(); } catch (ste::deadlock_error const&) { ++caught; }
+    });
+  });
+  EXPECT_EQ(caught, 5);
+}
+
+TEST(Deadlock, BoundResetWouldDeadlockThrows) {
+  auto a = ste::spawn(), b = ste::spawn();
+  auto value = a.make_bound<int>(5);
+  bool caught = false;
+  a.submit([&] {
+    b.submit([&] {
+      try {
+        value.reset();
+      } catch (ste::deadlock_error const&) {
+        caught = true;
+      }
+    });
+  });
+  EXPECT_TRUE(caught);
+  EXPECT_TRUE(static_cast<bool>(value));  // unchanged
+  value.reset();
+  EXPECT_FALSE(static_cast<bool>(value));
+}
+
+TEST(Deadlock, BoundDestructorThatWouldDeadlockLeavesTheValueToTheThread) {
+  auto a = ste::spawn(), b = ste::spawn();
+  std::atomic<int> destroyed{0};
+  struct counted {
+    std::atomic<int>* n;
+    ~counted() { ++*n; }
+  };
+  auto value = a.make_bound<counted>(&destroyed);
+  a.submit([&] {
+    b.submit([&] {
+      ste::bound<counted> dying = std::move(value);  // destroyed here, on B, while A waits on B
+    });
+  });
+  a.join();  // at the latest
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
+// No false positives: chains without a cycle, and edges that were cleared.
+TEST(Deadlock, NoFalsePositives) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  // A -> B -> C (a chain, not a cycle).
+  EXPECT_EQ(a.submit([&] { return b.submit([&] { return c.submit([] { return 3; }); }); }), 3);
+  // B -> A after A -> B finished.
+  a.submit([&] { b.submit([] {}); });
+  EXPECT_NO_THROW(b.submit([&] { a.submit([] {}); }));
+  // Many threads hammering each other in one direction only.
+  std::atomic<int> sum{0};
+  std::thread t1([&] {
+    for (int i = 0; i < 500; ++i) sum += a.submit([&] { return b.submit([] { return 1; }); });
+  });
+  std::thread t2([&] {
+    for (int i = 0; i < 500; ++i) sum += a.submit([&] { return c.submit([] { return 1; }); });
+  });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(sum.load(), 1000);
+}
+
+}  // namespace
