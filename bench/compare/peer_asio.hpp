@@ -1,0 +1,59 @@
+// peer_asio.hpp — Boost.Asio: an io_context run by one thread, a work guard to keep it
+// running while idle, and asio::post(ioc, std::packaged_task) + future.get() per call.
+// That is how Asio users usually get a result back from "their" thread.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <thread>
+#include <utility>  // Boost 1.74's asio.hpp uses std::exchange without including it
+
+#include <boost/asio.hpp>
+
+#include "platform.hpp"
+
+namespace bench {
+
+class asio_peer {
+ public:
+  static constexpr char const* name = "asio";
+  struct submitter {
+    std::uint64_t last = 0;  // keeps the future's value observable
+  };
+
+  explicit asio_peer(int worker_cpu)
+      : guard_(boost::asio::make_work_guard(ioc_)), worker_([this, worker_cpu] {
+          if (worker_cpu >= 0) pin_current_thread(worker_cpu);
+          ioc_.run();
+        }) {}
+
+  asio_peer(asio_peer const&) = delete;
+  asio_peer& operator=(asio_peer const&) = delete;
+  ~asio_peer() {
+    if (worker_.joinable()) stop();
+  }
+
+  void round_trip(submitter& s) {
+    std::packaged_task<std::uint64_t()> task([this] { return ++count_; });
+    // With a packaged_task as the completion token, post() returns its future; calling
+    // get_future() ourselves first would make post() throw (future_already_retrieved).
+    std::future<std::uint64_t> result = boost::asio::post(ioc_, std::move(task));
+    s.last = result.get();
+  }
+
+  std::uint64_t stop() {
+    guard_.reset();
+    worker_.join();
+    return count_;
+  }
+
+ private:
+  std::uint64_t count_ = 0;  // worker thread only, until stop()
+  // Concurrency hint 1: the context is run by one thread, which lets Asio skip some
+  // locking on that thread's side — Asio's best configuration for this job.
+  boost::asio::io_context ioc_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread worker_;
+};
+
+}  // namespace bench

@@ -1,0 +1,55 @@
+// platform.hpp — the few OS services the peer comparison needs: clocks, CPU pinning and
+// a description of the machine. Linux only (pthread_setaffinity_np, per-thread CPU
+// clocks); ste_compare is not built elsewhere.
+#pragma once
+
+#include <pthread.h>
+#include <time.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+/// CLOCK_MONOTONIC in ns: what steady_clock reads, through the vDSO (no syscall).
+inline std::int64_t now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+/// CPU time of a clock (process, thread, or another thread's clockid) in ns.
+inline std::int64_t cpu_ns(clockid_t clock) noexcept {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+/// CPU time consumed by every thread of this process so far.
+inline std::int64_t process_cpu_ns() noexcept { return cpu_ns(CLOCK_PROCESS_CPUTIME_ID); }
+
+/// The CPUs this process may run on (sched_getaffinity), lowest first.
+std::vector<int> allowed_cpus();
+
+/// Pins the calling thread to one CPU. Returns false when the OS refuses.
+bool try_pin_current_thread(int cpu) noexcept;
+
+/// As try_pin_current_thread, but a refusal is fatal: a measurement that asked for a
+/// placement and silently did not get it would report numbers for the wrong placement.
+void pin_current_thread(int cpu) noexcept;
+
+/// True when two fresh threads can be pinned to `a` and `b` respectively.
+bool pinning_works(int a, int b);
+
+/// "model name" from /proc/cpuinfo, or "unknown CPU".
+std::string cpu_model();
+
+/// Kernel name and release, e.g. "Linux 6.1.0-18-amd64".
+std::string kernel_release();
+
+/// The CPU time clock of the calling thread, readable from any thread of the process
+/// for as long as the calling thread lives. False when the OS has none.
+bool current_thread_cpu_clock(clockid_t& clock) noexcept;
+
+}  // namespace bench
