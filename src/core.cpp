@@ -2,6 +2,7 @@
 // docs/design.md explains the protocols; comments here give the local argument.
 #include "ste/detail/core.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -110,6 +111,9 @@ std::shared_ptr<core> core::start(thread_config config) {
 void core::stop_accepting() noexcept {
   std::unique_lock lock(queue_mutex_);
   if (phase_ == phase::running) phase_ = phase::draining;
+  // A spinning worker watches has_work_ only: raise it so that it looks now, instead of
+  // finishing its spin budget first (that made spawn+join cost an extra 50 µs).
+  has_work_.store(true, std::memory_order_relaxed);
   wake_worker_locked(lock);
 }
 
@@ -169,6 +173,18 @@ void core::wake_worker_locked(std::unique_lock<std::mutex>& lock) noexcept {
   wake_one(&wake_word_);  // wake_word_ lives in the core, which outlives this call
 }
 
+void core::link_locked(task_node& n) noexcept {
+  n.next = nullptr;
+  n.prev = tail_;
+  n.queued = true;
+  if (tail_ != nullptr)
+    tail_->next = &n;
+  else
+    head_ = &n;
+  tail_ = &n;
+  has_work_.store(true, std::memory_order_relaxed);
+}
+
 void core::accept(task_node& n) {
   std::unique_lock lock(queue_mutex_);
   bool const open =
@@ -182,15 +198,33 @@ void core::accept(task_node& n) {
     lock.unlock();
     throw stopped_error(message);
   }
-  n.next = nullptr;
-  n.prev = tail_;
-  n.queued = true;
-  if (tail_ != nullptr)
-    tail_->next = &n;
-  else
-    head_ = &n;
-  tail_ = &n;
-  has_work_.store(true, std::memory_order_relaxed);
+  link_locked(n);
+  wake_worker_locked(lock);
+}
+
+void core::begin_return() {
+  std::lock_guard lock(queue_mutex_);
+  bool const open =
+      phase_ == phase::running || (phase_ == phase::draining && is_current());
+  if (!open)
+    throw stopped_error("ste: the thread \"" + config_.name +
+                        "\" no longer accepts work; the coroutine cannot come back to it");
+  ++pending_returns_;
+}
+
+void core::cancel_return() noexcept {
+  std::unique_lock lock(queue_mutex_);
+  --pending_returns_;
+  wake_worker_locked(lock);  // it may be waiting only for this return to close
+}
+
+void core::accept_return(task_node& n, bool announced) noexcept {
+  std::unique_lock lock(queue_mutex_);
+  // Never refused: an announced return keeps the thread from closing until it is
+  // linked; an unannounced one (block_on's completion) comes back to a thread that is
+  // blocked inside block_on, so it cannot have closed either.
+  if (announced) --pending_returns_;
+  link_locked(n);
   wake_worker_locked(lock);
 }
 
@@ -206,9 +240,46 @@ bool core::withdraw(task_node& n) noexcept {
   return true;
 }
 
-task_node* core::next_task() noexcept {
+namespace {
+// Min-heap order for std::*_heap (which builds max-heaps): "a after b".
+bool timer_after(timer_node const* a, timer_node const* b) noexcept {
+  if (a->deadline != b->deadline) return a->deadline > b->deadline;
+  return a->sequence > b->sequence;
+}
+}  // namespace
+
+void core::add_timer(timer_node& t) {
+  t.sequence = timer_sequence_++;
+  t.stopped = false;
+  timers_.push_back(&t);  // may throw bad_alloc: rethrown in the coroutine, not added
+  std::push_heap(timers_.begin(), timers_.end(), &timer_after);
+}
+
+timer_node* core::pop_timer() noexcept {
+  std::pop_heap(timers_.begin(), timers_.end(), &timer_after);
+  timer_node* t = timers_.back();
+  timers_.pop_back();
+  return t;
+}
+
+void core::check_can_sleep() const {
+  if (draining_seen_)
+    throw stopped_error("ste: sleep on thread \"" + config_.name +
+                        "\" refused: the thread is being joined; finish up instead of sleeping");
+}
+
+task_node* core::next_task(bool const* until) noexcept {
   std::unique_lock lock(queue_mutex_);
   for (;;) {
+    if (until != nullptr && *until) return nullptr;
+    if (phase_ != phase::running) draining_seen_ = true;
+    // Due timers first; once join() started, every sleep ends now, with stopped_error.
+    if (!timers_.empty() &&
+        (draining_seen_ || timers_.front()->deadline <= std::chrono::steady_clock::now())) {
+      timer_node* t = pop_timer();
+      t->stopped = draining_seen_;
+      return t;
+    }
     if (task_node* n = head_) {
       head_ = n->next;
       (head_ != nullptr ? head_->prev : tail_) = nullptr;
@@ -216,40 +287,58 @@ task_node* core::next_task() noexcept {
       has_work_.store(head_ != nullptr, std::memory_order_relaxed);
       return n;
     }
-    if (phase_ == phase::draining) {
+    if (draining_seen_ && until == nullptr && pending_returns_ == 0) {
       // Drained. Values still bound to this thread go next (their destructors may
-      // still post from here); once that leaves the queue empty, close for good.
+      // still post from here); once that leaves nothing to do, close for good — under
+      // the lock every accept takes, so nothing slips in between.
       lock.unlock();
       destroy_bound_values();
       lock.lock();
-      if (head_ != nullptr) continue;
+      if (head_ != nullptr || !timers_.empty() || pending_returns_ != 0) continue;
       phase_ = phase::closed;
       return nullptr;
     }
-    // Idle: spin briefly without the lock, then sleep on wake_word_.
+    // Idle: spin briefly without the lock, then sleep on wake_word_ (with a timeout
+    // while timers are pending).
     lock.unlock();
     bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); });
     lock.lock();
-    if (more || head_ != nullptr || phase_ != phase::running) continue;
+    if (more || head_ != nullptr || (phase_ != phase::running && !draining_seen_)) continue;
+    if (!timers_.empty() && timers_.front()->deadline <= std::chrono::steady_clock::now())
+      continue;
     worker_sleeping_ = true;
     std::uint32_t const seen = wake_word_.load(std::memory_order_relaxed);
     lock.unlock();
     // Any accept after the unlock bumps wake_word_ (it saw worker_sleeping_), so the
     // futex compare fails or the wake reaches us: no lost wake-up.
-    wait_on(wake_word_, seen);
+    if (timers_.empty()) {
+      wait_on(wake_word_, seen);
+    } else {
+      auto const left = timers_.front()->deadline - std::chrono::steady_clock::now();
+      constexpr std::chrono::hours kSlice{1};
+      wait_on_for(wake_word_, seen,
+                  left > kSlice ? std::chrono::nanoseconds(kSlice)
+                                : std::chrono::ceil<std::chrono::nanoseconds>(left));
+    }
     lock.lock();
     worker_sleeping_ = false;
   }
 }
 
-void core::run(bool run_postlude) noexcept {
-  while (task_node* n = next_task()) {
-    try {
-      n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
-    } catch (...) {
-      report_error(std::current_exception());
-    }
+void core::run_one(task_node* n) noexcept {
+  try {
+    n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
+  } catch (...) {
+    report_error(std::current_exception());
   }
+}
+
+void core::run_nested(bool const& finished) noexcept {
+  while (task_node* n = next_task(&finished)) run_one(n);
+}
+
+void core::run(bool run_postlude) noexcept {
+  while (task_node* n = next_task(nullptr)) run_one(n);
   if (run_postlude && config_.postlude) {
     try {
       config_.postlude();
@@ -308,6 +397,17 @@ bool destroy_bound_value(core& c, bound_entry& entry) {
   }
   record.result.take();
   return true;
+}
+
+void throw_sleep_off_thread() {
+  throw wrong_thread(
+      "ste::sleep_for/sleep_until awaited off every ste thread: they use the timers of the "
+      "ste thread the coroutine runs on; co_await thread.schedule() first");
+}
+
+void throw_sleep_stopped() {
+  throw stopped_error(
+      "ste: sleep ended early: the thread is being joined; the coroutine should finish");
 }
 
 // ---------------------------------------------------------------------------------

@@ -23,9 +23,13 @@ class asio_peer {
 
   explicit asio_peer(int worker_cpu)
       : guard_(boost::asio::make_work_guard(ioc_)), worker_([this, worker_cpu] {
-          if (worker_cpu >= 0) pin_current_thread(worker_cpu);
+          startup_.on_worker(worker_cpu);
           ioc_.run();
-        }) {}
+        }) {
+    clock_ = startup_.wait();
+  }
+
+  clockid_t worker_clock() const noexcept { return clock_; }
 
   asio_peer(asio_peer const&) = delete;
   asio_peer& operator=(asio_peer const&) = delete;
@@ -53,6 +57,8 @@ class asio_peer {
   // locking on that thread's side — Asio's best configuration for this job.
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  worker_startup startup_;  // before worker_, which uses it at once
+  clockid_t clock_{};
   std::thread worker_;
 };
 

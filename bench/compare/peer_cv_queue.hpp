@@ -21,7 +21,11 @@ class cv_queue_peer {
   static constexpr char const* name = "cv+promise";
   struct submitter {};
 
-  explicit cv_queue_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {}
+  explicit cv_queue_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
+    clock_ = startup_.wait();
+  }
+
+  clockid_t worker_clock() const noexcept { return clock_; }
 
   cv_queue_peer(cv_queue_peer const&) = delete;
   cv_queue_peer& operator=(cv_queue_peer const&) = delete;
@@ -60,7 +64,7 @@ class cv_queue_peer {
   };
 
   void run(int worker_cpu) {
-    if (worker_cpu >= 0) pin_current_thread(worker_cpu);
+    startup_.on_worker(worker_cpu);
     for (;;) {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
@@ -76,9 +80,11 @@ class cv_queue_peer {
   std::uint64_t count_ = 0;  // worker thread only, until stop()
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<job> jobs_;   // guarded by mutex_
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread worker_;     // last: starts after everything it uses exists
+  std::deque<job> jobs_;    // guarded by mutex_
+  bool stopping_ = false;   // guarded by mutex_
+  worker_startup startup_;  // before worker_, which uses it at once
+  clockid_t clock_{};
+  std::thread worker_;  // last: starts after everything it uses exists
 };
 
 }  // namespace bench

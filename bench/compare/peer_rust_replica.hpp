@@ -87,7 +87,11 @@ class rust_replica_peer {
     replica::parker parker;
   };
 
-  explicit rust_replica_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {}
+  explicit rust_replica_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
+    clock_ = startup_.wait();
+  }
+
+  clockid_t worker_clock() const noexcept { return clock_; }
 
   rust_replica_peer(rust_replica_peer const&) = delete;
   rust_replica_peer& operator=(rust_replica_peer const&) = delete;
@@ -125,7 +129,7 @@ class rust_replica_peer {
 
  private:
   void run(int worker_cpu) {
-    if (worker_cpu >= 0) pin_current_thread(worker_cpu);
+    startup_.on_worker(worker_cpu);
     for (;;) {
       replica::node* n = nullptr;
       bool stopping = false;
@@ -156,6 +160,8 @@ class rust_replica_peer {
   replica::node* tail_ = nullptr;  // guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
   replica::parker worker_parker_;
+  worker_startup startup_;  // before worker_, which uses it at once
+  clockid_t clock_{};
   std::thread worker_;  // last: starts after everything it uses exists
 };
 

@@ -29,7 +29,11 @@ class spin_floor_peer {
   static constexpr char const* name = "spin-floor";
   struct submitter {};
 
-  explicit spin_floor_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {}
+  explicit spin_floor_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
+    clock_ = startup_.wait();
+  }
+
+  clockid_t worker_clock() const noexcept { return clock_; }
 
   spin_floor_peer(spin_floor_peer const&) = delete;
   spin_floor_peer& operator=(spin_floor_peer const&) = delete;
@@ -55,7 +59,7 @@ class spin_floor_peer {
 
  private:
   void run(int worker_cpu) {
-    if (worker_cpu >= 0) pin_current_thread(worker_cpu);
+    startup_.on_worker(worker_cpu);
     for (;;) {
       std::uint64_t s = 0;
       while (((s = seq_.load(std::memory_order_acquire)) & 1U) == 0) {
@@ -74,6 +78,8 @@ class spin_floor_peer {
   alignas(64) std::atomic<bool> busy_{false};  // submitters' spin lock
   alignas(64) std::atomic<bool> stopping_{false};
   alignas(64) std::uint64_t count_ = 0;  // worker thread only, until stop()
+  worker_startup startup_;               // before worker_, which uses it at once
+  clockid_t clock_{};
   std::thread worker_;
 };
 

@@ -5,6 +5,7 @@
 //   struct peer {
 //     struct submitter;                // per submitting thread; outlives the worker
 //     explicit peer(int worker_cpu);   // starts the worker (pinned when cpu >= 0)
+//     clockid_t worker_clock() const;  // the worker thread's CPU clock
 //     void round_trip(submitter&);     // one blocking hand-off of "++count" to the worker
 //     std::uint64_t stop();            // joins the worker; how many tasks it ran
 //   };
@@ -28,10 +29,12 @@ class ste_peer {
   explicit ste_peer(int worker_cpu)
       : thread_(ste::builder()
                     .name("cmp-ste")
-                    .prelude([worker_cpu] {
-                      if (worker_cpu >= 0) pin_current_thread(worker_cpu);
-                    })
-                    .build()) {}
+                    .prelude([this, worker_cpu] { startup_.on_worker(worker_cpu); })
+                    .build()) {
+    clock_ = startup_.wait();  // build() returned after the prelude: no wait really
+  }
+
+  clockid_t worker_clock() const noexcept { return clock_; }
 
   void round_trip(submitter&) {
     thread_.submit([this] { ++count_; });
@@ -44,6 +47,8 @@ class ste_peer {
 
  private:
   std::uint64_t count_ = 0;  // worker thread only, until stop()
+  worker_startup startup_;   // before thread_: its prelude writes here
+  clockid_t clock_{};
   ste::thread thread_;
 };
 

@@ -68,4 +68,13 @@ bool current_thread_cpu_clock(clockid_t& clock) noexcept {
   return pthread_getcpuclockid(pthread_self(), &clock) == 0;
 }
 
+void worker_startup::on_worker(int cpu) noexcept {
+  if (cpu >= 0) pin_current_thread(cpu);
+  if (!current_thread_cpu_clock(clock_)) {
+    std::fputs("ste_compare: FATAL: no per-thread CPU clock (pthread_getcpuclockid)\n", stderr);
+    std::abort();
+  }
+  done_.count_down();
+}
+
 }  // namespace bench

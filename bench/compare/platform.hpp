@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <latch>
 #include <string>
 #include <vector>
 
@@ -19,15 +20,12 @@ inline std::int64_t now_ns() noexcept {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-/// CPU time of a clock (process, thread, or another thread's clockid) in ns.
+/// A CPU time clock (CLOCK_THREAD_CPUTIME_ID, or another thread's clockid) in ns.
 inline std::int64_t cpu_ns(clockid_t clock) noexcept {
   timespec ts{};
   clock_gettime(clock, &ts);
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
-
-/// CPU time consumed by every thread of this process so far.
-inline std::int64_t process_cpu_ns() noexcept { return cpu_ns(CLOCK_PROCESS_CPUTIME_ID); }
 
 /// The CPUs this process may run on (sched_getaffinity), lowest first.
 std::vector<int> allowed_cpus();
@@ -51,5 +49,23 @@ std::string kernel_release();
 /// The CPU time clock of the calling thread, readable from any thread of the process
 /// for as long as the calling thread lives. False when the OS has none.
 bool current_thread_cpu_clock(clockid_t& clock) noexcept;
+
+/// The start-up handshake of a peer's worker thread: the worker pins itself (when
+/// asked) and publishes its CPU clock; the peer's constructor waits for both, so a
+/// measurement never includes thread start-up and can read the worker's CPU time.
+class worker_startup {
+ public:
+  /// On the worker, before it serves anything.
+  void on_worker(int cpu) noexcept;
+  /// On the constructing thread: waits for on_worker, returns the worker's CPU clock.
+  clockid_t wait() {
+    done_.wait();
+    return clock_;
+  }
+
+ private:
+  clockid_t clock_{};  // written before done_ counts down, read after it
+  std::latch done_{1};
+};
 
 }  // namespace bench

@@ -47,13 +47,13 @@ namespace {
 
 struct options {
   int reps = 7;
-  std::size_t iters = 20'000;     // round trips per system per placement per repetition
-  std::int64_t max_ms = 3'000;    // cap on one system's measurement in one repetition
-  std::int64_t idle_ms = 200;     // idle stretch over which the worker's CPU is read
-  int spawn_joins = 200;          // spawn+join pairs per repetition
+  std::size_t iters = 20'000;   // round trips per system per placement per repetition
+  std::int64_t max_ms = 3'000;  // cap on one system's measurement in one repetition
+  std::int64_t idle_ms = 200;   // idle stretch over which the worker's CPU is read
+  int spawn_joins = 200;        // spawn+join pairs per repetition
   bool quick = false;
   std::string csv = "ste_compare.csv";
-  std::string png;                // empty: the CSV path with .png
+  std::string png;  // empty: the CSV path with .png
   bool no_png = false;
   std::string command;
 };
@@ -105,15 +105,14 @@ options parse_options(int argc, char** argv) {
     o.spawn_joins = 20;
   }
   auto number = [&](std::size_t& i, long long lo, long long hi) {
-    if (i + 1 >= args.size())
-      throw std::invalid_argument(std::string(args[i]) + " needs a number");
+    if (i + 1 >= args.size()) throw std::invalid_argument(std::string(args[i]) + " needs a number");
     std::string const text(args[++i]);
     char* end = nullptr;
     long long const v = std::strtoll(text.c_str(), &end, 10);
     if (end == text.c_str() || *end != '\0' || v < lo || v > hi)
       throw std::invalid_argument(std::string(args[i - 1]) + " takes a number from " +
-                                  std::to_string(lo) + " to " + std::to_string(hi) +
-                                  ", not '" + text + "'");
+                                  std::to_string(lo) + " to " + std::to_string(hi) + ", not '" +
+                                  text + "'");
     return v;
   };
   auto text = [&](std::size_t& i) {
@@ -174,7 +173,7 @@ struct measurement {
   std::vector<std::uint32_t> samples;  // ns per round trip, all submitters, sorted
   std::uint64_t round_trips = 0;       // timed round trips (warm-up excluded)
   std::int64_t wall_ns = 0;
-  std::int64_t cpu_ns = 0;  // process CPU time over the timed stretch
+  std::int64_t cpu_ns = 0;  // CPU time of the submitters and the worker, timed stretch
   bool capped = false;      // the time cap ended it before --iters round trips
 };
 
@@ -195,11 +194,16 @@ measurement measure(placement const& where, std::size_t iters, std::int64_t cap_
   std::vector<std::vector<std::uint32_t>> samples(n, std::vector<std::uint32_t>(per));
   std::vector<std::size_t> timed(n, 0);
   std::vector<char> capped(n, 0);
-  // Each submitter's own window: its first round trip's start and last one's end, with
-  // the process CPU clock read just outside them. The run's window spans all of them,
-  // so waking the submitters and the main thread costs nothing that is reported (a
-  // spinning peer can keep a waking thread off both CPUs for a whole time slice).
-  std::vector<std::int64_t> wall_begin(n), wall_end(n), cpu_begin(n), cpu_end(n);
+  // Each submitter's own window: its first round trip's start and last one's end. The
+  // run's window spans all of them, so waking the submitters and the main thread costs
+  // nothing that is reported (a spinning peer can keep a waking thread off both CPUs for
+  // a whole time slice).
+  // CPU time comes from per-thread clocks: each submitter's own, and the worker's read
+  // by the submitters at their window's ends. CLOCK_PROCESS_CPUTIME_ID would not do: it
+  // lags by up to a scheduler tick for every thread running on another CPU, which is
+  // more than a whole measurement of a fast peer.
+  std::vector<std::int64_t> wall_begin(n), wall_end(n);
+  std::vector<std::int64_t> self_cpu(n), worker_begin(n), worker_end(n);
   auto submitters = std::make_unique<typename Peer::submitter[]>(n);
   std::latch ready(static_cast<std::ptrdiff_t>(n));
   std::latch go(1);
@@ -207,6 +211,7 @@ measurement measure(placement const& where, std::size_t iters, std::int64_t cap_
 
   measurement m;
   Peer peer(where.worker_cpu);
+  clockid_t const worker_clock = peer.worker_clock();
   std::vector<std::thread> threads;
   threads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -219,7 +224,8 @@ measurement measure(placement const& where, std::size_t iters, std::int64_t cap_
       std::int64_t const stop_at = deadline;
       std::uint32_t* const out = samples[i].data();
       std::size_t k = 0;
-      cpu_begin[i] = process_cpu_ns();
+      worker_begin[i] = cpu_ns(worker_clock);
+      std::int64_t const self0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
       std::int64_t t0 = now_ns();
       wall_begin[i] = t0;
       while (k < per) {
@@ -230,7 +236,8 @@ measurement measure(placement const& where, std::size_t iters, std::int64_t cap_
         if (t1 > stop_at) break;
       }
       wall_end[i] = t0;
-      cpu_end[i] = process_cpu_ns();
+      self_cpu[i] = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - self0;
+      worker_end[i] = cpu_ns(worker_clock);
       timed[i] = k;
       capped[i] = k < per;
     });
@@ -242,8 +249,9 @@ measurement measure(placement const& where, std::size_t iters, std::int64_t cap_
   std::uint64_t const ran = peer.stop();
   m.wall_ns = *std::max_element(wall_end.begin(), wall_end.end()) -
               *std::min_element(wall_begin.begin(), wall_begin.end());
-  m.cpu_ns = *std::max_element(cpu_end.begin(), cpu_end.end()) -
-             *std::min_element(cpu_begin.begin(), cpu_begin.end());
+  m.cpu_ns = *std::max_element(worker_end.begin(), worker_end.end()) -
+             *std::min_element(worker_begin.begin(), worker_begin.end());
+  for (std::int64_t const c : self_cpu) m.cpu_ns += c;
 
   std::uint64_t expected = n * warm;
   for (std::size_t i = 0; i < n; ++i) {
@@ -270,17 +278,17 @@ struct system_entry {
 };
 
 std::vector<system_entry> systems() {
-  return {
-      {ste_peer::name, &measure<ste_peer>, nullptr},
+  std::vector<system_entry> all;
+  all.push_back({ste_peer::name, &measure<ste_peer>, nullptr});  // first: ratios use it
 #if STE_BENCH_HAVE_ASIO
-      {asio_peer::name, &measure<asio_peer>, nullptr},
+  all.push_back({asio_peer::name, &measure<asio_peer>, nullptr});
 #else
-      {"asio", nullptr, "libboost-dev not installed"},
+  all.push_back({"asio", nullptr, "libboost-dev not installed"});
 #endif
-      {cv_queue_peer::name, &measure<cv_queue_peer>, nullptr},
-      {rust_replica_peer::name, &measure<rust_replica_peer>, nullptr},
-      {spin_floor_peer::name, &measure<spin_floor_peer>, nullptr},
-  };
+  all.push_back({cv_queue_peer::name, &measure<cv_queue_peer>, nullptr});
+  all.push_back({rust_replica_peer::name, &measure<rust_replica_peer>, nullptr});
+  all.push_back({spin_floor_peer::name, &measure<spin_floor_peer>, nullptr});
+  return all;
 }
 
 // ---------------------------------------------------------------------------------
@@ -291,8 +299,7 @@ std::vector<system_entry> systems() {
 double idle_cpu_percent(std::int64_t idle_ns) {
   ste::thread thread = ste::spawn();
   clockid_t clock{};
-  if (!thread.submit([&clock] { return current_thread_cpu_clock(clock); }))
-    return std::nan("");
+  if (!thread.submit([&clock] { return current_thread_cpu_clock(clock); })) return std::nan("");
   std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::int64_t const cpu0 = cpu_ns(clock);
   std::int64_t const wall0 = now_ns();
@@ -345,7 +352,7 @@ struct rep_stats {
   double median_ns = 0;
   double p99_ns = 0;
   double rps = 0;         // round trips per second, all submitters together
-  double cpu_per_rt = 0;  // process CPU ns per round trip
+  double cpu_per_rt = 0;  // submitters' + worker's CPU ns per round trip
   std::uint64_t round_trips = 0;
   bool capped = false;
   double time_ratio = std::nan("");  // ste median / this median, same repetition
@@ -413,7 +420,8 @@ std::string grouped(double v) {
 std::string ratio_text(double v) {
   if (std::isnan(v)) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, v < 10 ? "%.2fx" : "%.1fx", v);
+  // Two significant digits below 0.1, so a 200-fold win does not print as "0.00x".
+  std::snprintf(buf, sizeof buf, v >= 10 ? "%.1fx" : v >= 0.1 ? "%.2fx" : "%.2gx", v);
   return buf;
 }
 
@@ -431,6 +439,13 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
   return buf;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "unknown";
+  return one + " " + five + " " + fifteen;
 }
 
 bool on_path(char const* program) {
@@ -455,6 +470,20 @@ std::string gp_quote(std::string_view s) {
     if (c == '\'') out += '\'';
   }
   return out + "'";
+}
+
+// A gnuplot double-quoted string, where \n is a line break: escape \ and ".
+std::string gp_dquote(std::string_view s) {
+  std::string out = "\"";
+  for (char const c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
 }
 
 struct run_context {
@@ -483,23 +512,30 @@ std::string write_chart(run_context const& ctx) {
   std::string const dat = base + ".dat";
   std::string const gp = base + ".gp";
 
-  std::ofstream data(dat);
-  // Each block: "latency_ns fraction" pairs, a CDF sampled at fixed fractions (dense at
-  // the tail, which is where hand-offs differ most). Blocks are gnuplot indices.
+  // Each block: "latency_ns fraction_at_or_below" pairs, the CDF sampled at fixed
+  // fractions, densely in the tail, where hand-offs differ most. Blocks are gnuplot
+  // indices; empty distributions (skipped systems or placements) get none.
   std::vector<double> fractions;
   for (int i = 1; i <= 400; ++i) fractions.push_back(i / 400.0 * 0.99);
-  for (double f : {0.992, 0.994, 0.996, 0.998, 0.999, 0.9995, 0.9999, 1.0}) fractions.push_back(f);
+  for (double f :
+       {0.992, 0.994, 0.996, 0.998, 0.999, 0.9995, 0.9998, 0.9999, 0.99995, 0.99998, 0.99999, 1.0})
+    fractions.push_back(f);
   std::vector<std::vector<int>> index(ctx.places.size(), std::vector<int>(ctx.sys.size(), -1));
+  double lo = std::numeric_limits<double>::max();
+  double hi = 0;
   int next = 0;
+  std::ofstream data(dat);
   for (std::size_t p = 0; p < ctx.places.size(); ++p) {
     for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
-      auto const& v = ctx.pooled[p][s];
-      if (v.empty()) continue;
-      std::vector<std::uint32_t> sorted = v;
+      std::vector<std::uint32_t> sorted = ctx.pooled[p][s];
+      if (sorted.empty()) continue;
       std::sort(sorted.begin(), sorted.end());
-      data << "# " << ctx.places[p].id << " " << ctx.sys[s].name << "\n";
+      data << "# " << ctx.places[p].id << " " << ctx.sys[s].name << " (" << sorted.size()
+           << " round trips)\n";
       for (double f : fractions) {
         double const ns = std::max(1.0, percentile_of_sorted(sorted, f * 100));
+        lo = std::min(lo, ns);
+        hi = std::max(hi, ns);
         data << ns << ' ' << f << '\n';
       }
       data << "\n\n";
@@ -508,38 +544,57 @@ std::string write_chart(run_context const& ctx) {
   }
   data.close();
   if (!data) return "chart: FAILED - could not write " + dat;
+  if (next == 0) return "chart: not written (nothing was measured)";
+  // One x range for every panel, whole decades, so panels compare at a glance.
+  double const x_lo = std::pow(10.0, std::floor(std::log10(lo)));
+  double const x_hi = std::pow(10.0, std::ceil(std::log10(hi * 1.0001)));
 
   std::ofstream script(gp);
-  static constexpr std::array<char const*, 5> kColors = {"#d62728", "#1f77b4", "#ff7f0e",
-                                                         "#2ca02c", "#7f7f7f"};
+  static constexpr std::array<char const*, 5> kColors = {"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c",
+                                                         "#7f7f7f"};
+  auto const cols = ctx.places.size();
   script << "# Generated by ste_compare; rerun with: gnuplot " << shell_quote(gp) << "\n"
-         << "set terminal pngcairo size 1650,560 font 'sans,10'\n"
+         << "set terminal pngcairo size " << 550 * cols << ",1000 font 'sans,10' noenhanced\n"
          << "set output " << gp_quote(ctx.opt.png) << "\n"
-         << "set multiplot layout 1," << ctx.places.size() << " title "
-         << gp_quote("ste_compare: round-trip latency, CDF of every timed round trip of " +
-                     std::to_string(ctx.opt.reps) + " interleaved repetitions (" +
-                     ctx.machine + ", " + utc_now() + ")")
+         << "set encoding utf8\n"
+         << "set multiplot layout 2," << cols << " title "
+         << gp_dquote("ste_compare: one blocking round trip (submit and wait for the answer); " +
+                      std::to_string(ctx.opt.reps) + " interleaved repetitions; " + ctx.machine +
+                      "; " + utc_now() + "\n" + ctx.opt.command)
          << "\n"
-         << "set logscale x 10\nset format x '10^{%L}'\nset grid xtics mxtics ytics\n"
-         << "set yrange [0:1]\nset ytics 0.1\nset key bottom right\n"
-         << "set xlabel 'round trip (ns, log scale)'\n"
-         << "set ylabel 'fraction of round trips at or below'\n";
-  for (std::size_t p = 0; p < ctx.places.size(); ++p) {
-    script << "set title " << gp_quote(ctx.places[p].label) << "\n";
-    std::string plot;
-    for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
-      if (index[p][s] < 0) continue;
-      plot += std::string(plot.empty() ? "plot " : ", ") + gp_quote(dat) + " index " +
-              std::to_string(index[p][s]) + " using 1:2 with lines lw " +
-              (s == 0 ? "3" : "2") + " lc rgb '" + kColors[s % kColors.size()] + "' title " +
-              gp_quote(ctx.sys[s].name);
-    }
-    if (plot.empty()) {
-      // Keep the panel (and its title) so the layout still says what was skipped.
-      script << "set label 1 'not measured: " << ctx.places[p].why_not
-             << "' at graph 0.05, graph 0.5\nplot [1:10] NaN notitle\nunset label 1\n";
-    } else {
-      script << plot << "\n";
+         << "set logscale x 10\nset xrange [" << x_lo << ":" << x_hi << "]\n"
+         << "set xtics ('10 ns' 10, '100 ns' 100, '1 µs' 1e3, '10 µs' 1e4, '100 µs' 1e5, "
+            "'1 ms' 1e6, '10 ms' 1e7, '100 ms' 1e8, '1 s' 1e9)\n"
+         << "set grid xtics mxtics ytics\nset key bottom right\n"
+         << "set xlabel 'round trip (log scale)'\n";
+  // Row 1: the CDF (body of the distribution). Row 2: the tail, as the fraction of round
+  // trips slower than x on a log scale (p99 = 1e-2, p99.9 = 1e-3).
+  for (int row = 0; row < 2; ++row) {
+    if (row == 0)
+      script << "set yrange [0:1]\nset ytics 0.1\nunset logscale y\nset format y '%g'\n"
+             << "set ylabel 'fraction of round trips at or below x'\nset key bottom right\n";
+    else
+      script << "set yrange [1e-5:1]\nset logscale y 10\nset ytics ('100%%' 1, '10%% (p90)' 0.1, "
+                "'1%% (p99)' 0.01, '0.1%% (p99.9)' 0.001, '0.01%%' 1e-4, '0.001%%' 1e-5)\n"
+             << "set ylabel 'tail: fraction of round trips slower than x'\n"
+             << "set key top right\n";
+    for (std::size_t p = 0; p < ctx.places.size(); ++p) {
+      script << "set title " << gp_quote(ctx.places[p].label + (row == 0 ? "" : " - tail")) << "\n";
+      std::string plot;
+      for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
+        if (index[p][s] < 0) continue;
+        plot += std::string(plot.empty() ? "plot " : ", ") + gp_quote(dat) + " index " +
+                std::to_string(index[p][s]) + (row == 0 ? " using 1:2" : " using 1:(1-$2)") +
+                " with lines lw " + (s == 0 ? "3" : "2") + " lc rgb '" +
+                kColors[s % kColors.size()] + "' title " + gp_quote(ctx.sys[s].name);
+      }
+      if (plot.empty()) {
+        // Keep the panel, so the layout still shows that this placement was skipped.
+        script << "set label 1 " << gp_quote("not measured: " + ctx.places[p].why_not)
+               << " at graph 0.05, graph 0.5\nplot NaN notitle\nunset label 1\n";
+      } else {
+        script << plot << "\n";
+      }
     }
   }
   script << "unset multiplot\n";
@@ -547,8 +602,8 @@ std::string write_chart(run_context const& ctx) {
   if (!script) return "chart: FAILED - could not write " + gp;
   int const rc = std::system(("gnuplot " + shell_quote(gp)).c_str());
   if (rc != 0)
-    return "chart: FAILED - gnuplot exited with status " + std::to_string(rc) + " (script " +
-           gp + ")";
+    return "chart: FAILED - gnuplot exited with status " + std::to_string(rc) + " (script " + gp +
+           ")";
   return "chart: " + ctx.opt.png + " (data " + dat + ", script " + gp + ")";
 }
 
@@ -565,20 +620,19 @@ std::string write_csv(run_context const& ctx) {
       for (std::size_t r = 0; r < reps.size(); ++r) {
         auto const& x = reps[r];
         if (!x.valid) continue;
-        out << "run," << ctx.sys[s].name << ',' << pl.id << ',' << r + 1 << ','
-            << pl.submitters << ',' << x.round_trips << ',' << (x.capped ? 1 : 0) << ','
-            << csv_number(x.median_ns) << ',' << csv_number(x.p99_ns) << ','
-            << csv_number(x.rps) << ',' << csv_number(x.cpu_per_rt) << ','
-            << csv_number(x.time_ratio) << ',' << csv_number(x.rps_ratio) << ",,\n";
+        out << "run," << ctx.sys[s].name << ',' << pl.id << ',' << r + 1 << ',' << pl.submitters
+            << ',' << x.round_trips << ',' << (x.capped ? 1 : 0) << ',' << csv_number(x.median_ns)
+            << ',' << csv_number(x.p99_ns) << ',' << csv_number(x.rps) << ','
+            << csv_number(x.cpu_per_rt) << ',' << csv_number(x.time_ratio) << ','
+            << csv_number(x.rps_ratio) << ",,\n";
         ++rows;
       }
       summary const sm = summarise(reps);
       if (!sm.valid) continue;
-      out << "summary," << ctx.sys[s].name << ',' << pl.id << ",median," << pl.submitters
-          << ",," << sm.capped_reps << ',' << csv_number(sm.median_ns) << ','
-          << csv_number(sm.p99_ns) << ',' << csv_number(sm.rps) << ','
-          << csv_number(sm.cpu_per_rt) << ',' << csv_number(sm.time_ratio) << ','
-          << csv_number(sm.rps_ratio) << ",,\n";
+      out << "summary," << ctx.sys[s].name << ',' << pl.id << ",median," << pl.submitters << ",,"
+          << sm.capped_reps << ',' << csv_number(sm.median_ns) << ',' << csv_number(sm.p99_ns)
+          << ',' << csv_number(sm.rps) << ',' << csv_number(sm.cpu_per_rt) << ','
+          << csv_number(sm.time_ratio) << ',' << csv_number(sm.rps_ratio) << ",,\n";
       ++rows;
     }
   }
@@ -588,8 +642,8 @@ std::string write_csv(run_context const& ctx) {
       out << kind << ',' << system << ",," << r + 1 << ",,,,,,,,,," << csv_number(v[r]) << ','
           << unit << '\n';
     if (v.empty()) return;
-    out << kind << ',' << system << ",,median,,,,,,,,,," << csv_number(median(v)) << ','
-        << unit << '\n';
+    out << kind << ',' << system << ",,median,,,,,,,,,," << csv_number(median(v)) << ',' << unit
+        << '\n';
     ++rows;
   };
   extra("idle_cpu", "ste", ctx.idle_percent, "percent_of_a_core");
@@ -631,9 +685,10 @@ void print_tables(run_context const& ctx) {
                   ratio_text(sm.rps_ratio).c_str());
     }
     if (capped_total > 0)
-      std::printf("  * the time cap (--max-ms %lld) ended %d measurement(s) before --iters "
-                  "round trips; their numbers cover the round trips done\n",
-                  static_cast<long long>(ctx.opt.max_ms), capped_total);
+      std::printf(
+          "  * the time cap (--max-ms %lld) ended %d measurement(s) before --iters "
+          "round trips; their numbers cover the round trips done\n",
+          static_cast<long long>(ctx.opt.max_ms), capped_total);
   }
 }
 
@@ -664,17 +719,22 @@ void print_targets(run_context const& ctx) {
     }
     char goal[32];
     std::snprintf(goal, sizeof goal, "%s %.2fx", t.throughput ? ">=" : "<=", t.goal);
-    char const* verdict = std::isnan(v)                          ? "not measured"
+    char const* verdict = std::isnan(v)                                ? "not measured"
                           : (t.throughput ? v >= t.goal : v <= t.goal) ? "met"
                                                                        : "NOT MET";
     std::printf("  %-38s %8s  target %-8s %s\n", t.what, ratio_text(v).c_str(), goal, verdict);
   }
   double const idle = ctx.idle_percent.empty() ? std::nan("") : median(ctx.idle_percent);
   std::printf("  %-38s %7.2f%%  target <= 1%%     %s\n", "idle worker CPU", idle,
-              std::isnan(idle) ? "not measured" : idle <= 1.0 ? "met" : "NOT MET");
+              std::isnan(idle) ? "not measured"
+              : idle <= 1.0    ? "met"
+                               : "NOT MET");
   double const sj = ctx.spawn_ratio.empty() ? std::nan("") : median(ctx.spawn_ratio);
   std::printf("  %-38s %8s  target <= 1.50x  %s\n", "spawn+join vs std::thread",
-              ratio_text(sj).c_str(), std::isnan(sj) ? "not measured" : sj <= 1.5 ? "met" : "NOT MET");
+              ratio_text(sj).c_str(),
+              std::isnan(sj) ? "not measured"
+              : sj <= 1.5    ? "met"
+                             : "NOT MET");
 }
 
 int run(int argc, char** argv) {
@@ -698,10 +758,10 @@ int run(int argc, char** argv) {
   if (cpus.size() >= 2) {
     int const a = cpus[0];
     int const b = cpus[1];
-    placement pinned{"pinned",
-                     "pinned: submitter on CPU " + std::to_string(a) + ", worker on CPU " +
-                         std::to_string(b),
-                     1, a, b};
+    placement pinned{
+        "pinned",
+        "pinned: submitter on CPU " + std::to_string(a) + ", worker on CPU " + std::to_string(b), 1,
+        a, b};
     if (!pinning_works(a, b)) {
       pinned.available = false;
       pinned.why_not = "the OS refused to pin threads (pthread_setaffinity_np)";
@@ -713,29 +773,32 @@ int run(int argc, char** argv) {
     pinned.why_not = "needs 2 usable CPUs, this process has " + std::to_string(cpus.size());
     ctx.places.push_back(pinned);
   }
-  ctx.places.push_back({"4-submitters", "4 submitters at once, no pinning (throughput)", 4, -1, -1});
+  ctx.places.push_back(
+      {"4-submitters", "4 submitters at once, no pinning (throughput)", 4, -1, -1});
 
   ctx.sys = systems();
-  ctx.stats.assign(ctx.places.size(), std::vector<std::vector<rep_stats>>(
-                                          ctx.sys.size(), std::vector<rep_stats>(
-                                                              static_cast<std::size_t>(o.reps))));
-  ctx.pooled.assign(ctx.places.size(),
-                    std::vector<std::vector<std::uint32_t>>(ctx.sys.size()));
+  ctx.stats.assign(ctx.places.size(),
+                   std::vector<std::vector<rep_stats>>(
+                       ctx.sys.size(), std::vector<rep_stats>(static_cast<std::size_t>(o.reps))));
+  ctx.pooled.assign(ctx.places.size(), std::vector<std::vector<std::uint32_t>>(ctx.sys.size()));
 
   double const clock_cost = clock_read_ns();
-  std::printf("ste_compare: ste::thread::submit against its peers (ste %s)\n",
-              STE_VERSION_STRING);
+  std::printf("ste_compare: ste::thread::submit against its peers (ste %s)\n", STE_VERSION_STRING);
   std::printf("machine : %s; %s\n", ctx.machine.c_str(), kernel_release().c_str());
   std::printf("command : %s\n", o.command.c_str());
   std::printf("date    : %s\n", utc_now().c_str());
-  std::printf("run     : %d repetitions, interleaved, fresh threads per system, placement and "
-              "repetition;\n          %zu round trips per system and placement per repetition "
-              "(4 submitters: %zu each),\n          time cap %lld ms per measurement; every "
-              "figure is a median over the repetitions\n",
-              o.reps, o.iters, std::max<std::size_t>(1, o.iters / 4),
-              static_cast<long long>(o.max_ms));
-  std::printf("clock   : one CLOCK_MONOTONIC read costs ~%.0f ns; every round-trip sample "
-              "includes one\n", clock_cost);
+  std::printf("load    : %s (/proc/loadavg at start: 1, 5, 15 min; the machine may be shared)\n",
+              load_average().c_str());
+  std::printf(
+      "run     : %d repetitions, interleaved, fresh threads per system, placement and "
+      "repetition;\n          %zu round trips per system and placement per repetition "
+      "(4 submitters: %zu each),\n          time cap %lld ms per measurement; every "
+      "figure is a median over the repetitions\n",
+      o.reps, o.iters, std::max<std::size_t>(1, o.iters / 4), static_cast<long long>(o.max_ms));
+  std::printf(
+      "clock   : one CLOCK_MONOTONIC read costs ~%.0f ns; every round-trip sample "
+      "includes one\n",
+      clock_cost);
   if (o.quick)
     std::printf("note    : --quick is a smoke run; its numbers are too few to conclude from\n");
   for (auto const& s : ctx.sys)
@@ -778,19 +841,21 @@ int run(int argc, char** argv) {
   }
 
   print_tables(ctx);
-  std::printf("\nratios: ste/peer time = ste's median round trip / the peer's (below 1: ste "
-              "is faster);\n        ste/peer rt/s = ste's round trips per second / the peer's "
-              "(above 1: ste is faster).\n");
-  std::printf("\nidle worker CPU : %.3f %% of a core (median of %zu; max %.3f %%), ste worker's "
-              "own CPU clock over %lld ms, from 1 ms after its last task\n",
-              median(ctx.idle_percent), ctx.idle_percent.size(),
-              *std::max_element(ctx.idle_percent.begin(), ctx.idle_percent.end()),
-              static_cast<long long>(o.idle_ms));
-  std::printf("spawn+join      : ste %s ns, bare std::thread %s ns: %s (median of %zu "
-              "per-repetition ratios, %d pairs each)\n",
-              grouped(median(ctx.spawn_ste_ns)).c_str(), grouped(median(ctx.spawn_std_ns)).c_str(),
-              ratio_text(median(ctx.spawn_ratio)).c_str(), ctx.spawn_ratio.size(),
-              o.spawn_joins);
+  std::printf(
+      "\nratios: ste/peer time = ste's median round trip / the peer's (below 1: ste "
+      "is faster);\n        ste/peer rt/s = ste's round trips per second / the peer's "
+      "(above 1: ste is faster).\n");
+  std::printf(
+      "\nidle worker CPU : %.3f %% of a core (median of %zu; max %.3f %%), ste worker's "
+      "own CPU clock over %lld ms, from 1 ms after its last task\n",
+      median(ctx.idle_percent), ctx.idle_percent.size(),
+      *std::max_element(ctx.idle_percent.begin(), ctx.idle_percent.end()),
+      static_cast<long long>(o.idle_ms));
+  std::printf(
+      "spawn+join      : ste %s ns, bare std::thread %s ns: %s (median of %zu "
+      "per-repetition ratios, %d pairs each)\n",
+      grouped(median(ctx.spawn_ste_ns)).c_str(), grouped(median(ctx.spawn_std_ns)).c_str(),
+      ratio_text(median(ctx.spawn_ratio)).c_str(), ctx.spawn_ratio.size(), o.spawn_joins);
   print_targets(ctx);
   std::printf("\n%s\n", write_csv(ctx).c_str());
   std::printf("%s\n", write_chart(ctx).c_str());

@@ -11,5 +11,6 @@
 #include "ste/bound.hpp"
 #include "ste/errors.hpp"
 #include "ste/tag.hpp"
+#include "ste/task.hpp"
 #include "ste/thread.hpp"
 #include "ste/version.hpp"

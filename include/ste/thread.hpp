@@ -27,6 +27,7 @@
 #include "ste/detail/core.hpp"
 #include "ste/errors.hpp"
 #include "ste/tag.hpp"
+#include "ste/task.hpp"
 
 namespace ste {
 
@@ -196,6 +197,65 @@ class thread {
     requires(!std::is_lvalue_reference_v<T>)
   void destroy(T&& value) const {
     submit([&value] { [[maybe_unused]] std::remove_cv_t<T> dying(std::move(value)); });
+  }
+
+  // --- Coroutines ------------------------------------------------------------------
+
+  /// `co_await thread.schedule()` continues the awaiting coroutine on this thread,
+  /// always through the queue (a yield point even on the thread itself). Throws
+  /// stopped_error inside the coroutine when the thread no longer accepts work. The
+  /// awaiter is the queue node: no allocation.
+  [[nodiscard]] detail::schedule_awaiter schedule() const {
+    return detail::schedule_awaiter(checked_core("schedule"));
+  }
+
+  /// Runs `awaitable` on this thread and blocks the caller until it completed; returns
+  /// its result or rethrows its exception (the coroutine counterpart of submit, so it may
+  /// borrow the caller's locals). A ste::task costs no allocation beyond its own frame;
+  /// any other awaitable costs one wrapper frame. Called on this thread itself it runs a
+  /// nested loop (queued tasks and timers run meanwhile — beware of re-entrancy) until
+  /// the awaitable completed. Throws stopped_error (not started) and deadlock_error.
+  template <class A>
+    requires detail::awaitable<A>
+  detail::await_result_t<A> block_on(A&& awaitable) const {
+    detail::core& c = checked_core("block_on");
+    using R = detail::await_result_t<A>;
+    task<R> t = detail::as_task(std::forward<A>(awaitable));
+    auto const h = detail::task_access<R>::handle(t);
+    if (c.is_current()) {
+      detail::nested_block_on<R> state(c, h);
+      h.resume();
+      c.run_nested(state.finished);
+    } else {
+      detail::block_on_record<R> record(h);
+      c.submit_and_wait(record);
+    }
+    return h.promise().take();
+  }
+
+  /// `co_await thread.submit_async(awaitable)` runs `awaitable` on this thread. The
+  /// awaiting coroutine then resumes on the ste thread it was running on when it
+  /// awaited; a coroutine from any other thread resumes on this thread. Throws
+  /// stopped_error inside the coroutine when this thread no longer accepts work. The
+  /// awaiter lives in the awaiting frame; a non-task awaitable costs one wrapper frame.
+  template <class A>
+    requires detail::awaitable<A>
+  [[nodiscard]] detail::submit_async_awaiter<detail::await_result_t<A>> submit_async(
+      A&& awaitable) const {
+    return {checked_core("submit_async"), detail::as_task(std::forward<A>(awaitable))};
+  }
+
+  /// Starts `t` on this thread, detached. An exception escaping it goes to this thread's
+  /// on_error (called on the thread where the coroutine finished). Throws stopped_error
+  /// (then `t` is destroyed unstarted). Allocates one small block.
+  void spawn(task<void> t) const {
+    detail::core& c = checked_core("spawn");
+    auto const h = detail::task_access<void>::handle(t);
+    if (!h) throw std::invalid_argument("ste::thread::spawn: the task is empty (moved-from?)");
+    auto record = std::make_unique<detail::spawn_record>(c.shared_from_this(), h);
+    c.accept(*record);  // throws stopped_error: t still owns (and destroys) the frame
+    detail::task_access<void>::release(t);
+    record.release();  // owned by the coroutine now: freed when it finishes
   }
 
   /// Constructs a T on the thread from `args` (blocking, as submit) and returns the

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ste/detail/function.hpp"
 #include "ste/detail/task_node.hpp"
@@ -29,6 +31,20 @@ struct thread_config {
 
 class core;
 class os_thread;
+
+/// A coroutine suspended on a timer of the thread it runs on (the sleep awaiter).
+/// Lives in the coroutine frame; only the worker thread touches it while it is pending.
+struct timer_node : task_node {
+  std::chrono::steady_clock::time_point deadline{};
+  std::uint64_t sequence = 0;  // FIFO among equal deadlines
+  std::coroutine_handle<> handle;
+  bool stopped = false;  // set when join() ended the sleep early
+  timer_node() noexcept { invoke = &run; }
+  static void run(task_node* n) { static_cast<timer_node*>(n)->handle.resume(); }
+};
+
+[[noreturn]] void throw_sleep_off_thread();
+[[noreturn]] void throw_sleep_stopped();
 
 /// The core of the ste thread running the caller, or nullptr off every ste thread.
 core* current_core() noexcept;
@@ -94,6 +110,26 @@ class core : public std::enable_shared_from_this<core> {
   /// deadlock — stop accepting work and let the thread finish on its own. Never throws.
   void release_handle() noexcept;
 
+  // --- Coroutine support (include/ste/task.hpp) ----------------------------------
+
+  /// Links a node that resumes a coroutine coming back to this thread (the second hop
+  /// of submit_async, or block_on's completion). Accepted while draining, from any
+  /// thread: the thread cannot close while such a return is announced (begin_return).
+  void accept_return(task_node& n, bool announced) noexcept;
+  /// Announces a coming accept_return(n, true): until it arrives the thread does not
+  /// close. Throws stopped_error when the thread no longer accepts work from the caller.
+  void begin_return();
+  /// Withdraws an announcement that will not be followed by accept_return.
+  void cancel_return() noexcept;
+
+  /// Timers: worker thread only.
+  void add_timer(timer_node& t);
+  void check_can_sleep() const;  // throws stopped_error once join() started
+
+  /// Runs tasks and timers on the thread itself until `finished` becomes true (the
+  /// nested loop behind block_on on the thread itself).
+  void run_nested(bool const& finished) noexcept;
+
   /// Hands an exception nobody waits for to on_error (on the calling thread).
   void report_error(std::exception_ptr e) noexcept;
 
@@ -124,7 +160,12 @@ class core : public std::enable_shared_from_this<core> {
   };
 
   void run(bool run_postlude) noexcept;  // the worker thread's body
-  task_node* next_task() noexcept;   // the next task, or nullptr once fully drained
+  void run_one(task_node* n) noexcept;
+  // The next task or due timer; nullptr once fully drained (outer loop, `until` null)
+  // or once *until is true (nested loop; never closes the thread).
+  task_node* next_task(bool const* until) noexcept;
+  void link_locked(task_node& n) noexcept;
+  timer_node* pop_timer() noexcept;
   void destroy_bound_values() noexcept;
   bool withdraw(task_node& n) noexcept;
   void stop_accepting() noexcept;    // running -> draining; wakes an idle worker
@@ -141,12 +182,21 @@ class core : public std::enable_shared_from_this<core> {
   task_node* tail_ = nullptr;
   phase phase_ = phase::running;
   bool worker_sleeping_ = false;  // the worker announced it sleeps on wake_word_
-  // Mirrors "head_ != nullptr" for the worker's lock-free spin before sleeping.
+  // "Worker, look under the lock": set when a task is linked or join() starts, cleared
+  // when the worker empties the queue. Polled by the worker's spin before it sleeps.
   // Written under queue_mutex_; read relaxed (the lock taken afterwards synchronises).
   std::atomic<bool> has_work_{false};
   // Bumped under queue_mutex_ to wake the sleeping worker; the worker sleeps on it
   // with the value it read under the lock, so a bump after that read is never missed.
   std::atomic<std::uint32_t> wake_word_{0};
+
+  // Returns announced by begin_return and not yet linked. Guarded by queue_mutex_.
+  std::size_t pending_returns_ = 0;
+
+  // --- Worker thread only. --------------------------------------------------------
+  std::vector<timer_node*> timers_;  // min-heap on (deadline, sequence)
+  std::uint64_t timer_sequence_ = 0;
+  bool draining_seen_ = false;  // the worker saw phase_ != running
 
   // --- bound<T> values of this thread: worker thread only. -----------------------
   bound_entry* bound_head_ = nullptr;

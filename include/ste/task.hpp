@@ -1,0 +1,450 @@
+// ste/task.hpp — C++20 coroutines on ste threads: task<T>, sleep_for/sleep_until, and
+// the awaiters behind thread.schedule(), thread.block_on(), thread.submit_async() and
+// thread.spawn().
+//
+//   ste::task<int> render(ste::thread const& audio) {
+//     co_await audio.schedule();                 // continue on the audio thread
+//     co_await ste::sleep_for(10ms);             // a timer of that thread
+//     co_return 42;
+//   }
+//   auto audio = ste::spawn();
+//   int v = audio.block_on(render(audio));       // blocks until the coroutine finished
+//   audio.spawn(loop(audio));                    // detached; exceptions go to on_error
+//
+// task<T> is lazily started (nothing runs until it is awaited, block_on'd or spawned),
+// move-only, and awaitable from other coroutines. Awaiting a task that finishes at once
+// does not grow the stack (a one-flag rendezvous, so this holds on every compiler and
+// optimisation level), and a task finishing later resumes its awaiter by symmetric
+// transfer. An exception escaping the coroutine travels to
+// whoever awaits it. A task must be awaited (or handed to block_on / spawn) at most once.
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "ste/detail/core.hpp"
+#include "ste/errors.hpp"
+
+namespace ste {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+// ---------------------------------------------------------------------------------
+// Awaitable plumbing
+
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (requires { std::forward<A>(a).operator co_await(); })
+    return std::forward<A>(a).operator co_await();
+  else if constexpr (requires { operator co_await(std::forward<A>(a)); })
+    return operator co_await(std::forward<A>(a));
+  else
+    return std::forward<A>(a);
+}
+
+template <class A>
+using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
+
+template <class A>
+concept awaitable = requires(A&& a) { get_awaiter(std::forward<A>(a)).await_ready(); };
+
+/// What a finished coroutine does when it has no awaiting coroutine: run a callback
+/// (block_on, submit_async, spawn). The callback runs while the coroutine is suspended at
+/// its final point, and may destroy the frame; it returns the coroutine to transfer to.
+struct done_callback {
+  std::coroutine_handle<> (*fn)(void* context) noexcept = nullptr;
+  void* context = nullptr;
+};
+
+class promise_base {
+ public:
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
+      promise_base& p = h.promise();
+      if (p.on_done_.fn != nullptr) {
+        done_callback const cb = p.on_done_;  // copy: the callback may free the frame
+        return cb.fn(cb.context);
+      }
+      // Rendezvous with the awaiter (see task::awaiter::await_suspend). acq_rel: our
+      // result is published to an awaiter that arrives second, and we see the
+      // continuation it stored if we arrive second.
+      if (p.rendezvous_.exchange(true, std::memory_order_acq_rel))
+        return p.continuation_;  // the awaiter suspended first: resume it (async case)
+      return std::noop_coroutine();  // finished inside the awaiter's resume(): it goes on
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+  void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
+  /// The awaiter's half of the rendezvous: true when the coroutine already finished.
+  bool arrive_after_start() noexcept {
+    return rendezvous_.exchange(true, std::memory_order_acq_rel);
+  }
+  void set_done_callback(done_callback cb) noexcept { on_done_ = cb; }
+  std::exception_ptr const& error() const noexcept { return error_; }
+
+ protected:
+  void rethrow_if_failed() {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::coroutine_handle<> continuation_;
+  done_callback on_done_;
+  std::exception_ptr error_;
+  // Set by whichever of {the awaiter returning from starting us, our final suspend}
+  // comes first; the second one resumes the awaiter. This keeps loops of co_await on
+  // synchronously finishing tasks flat without relying on the compiler turning
+  // symmetric transfer into a tail call (g++ does not at -O0/-O1 or with sanitizers).
+  std::atomic<bool> rendezvous_{false};
+};
+
+template <class T>
+class promise final : public promise_base {
+ public:
+  task<T> get_return_object() noexcept;
+
+  template <class U>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    if constexpr (std::is_reference_v<T>)
+      value_ = std::addressof(static_cast<T>(std::forward<U>(v)));
+    else
+      value_.emplace(std::forward<U>(v));
+  }
+
+  T take() {
+    rethrow_if_failed();
+    if constexpr (std::is_reference_v<T>)
+      return static_cast<T>(*value_);
+    else
+      return std::move(*value_);
+  }
+
+ private:
+  std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, std::optional<T>>
+      value_{};
+};
+
+template <>
+class promise<void> final : public promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void return_void() const noexcept {}
+  void take() { rethrow_if_failed(); }
+};
+
+template <class T>
+class task_access;
+
+}  // namespace detail
+
+/// A lazily started coroutine returning T (value, reference or void).
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::promise<T>;
+  using value_type = T;
+
+  task() noexcept = default;
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      if (handle_) handle_.destroy();
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  task(task const&) = delete;
+  task& operator=(task const&) = delete;
+  /// Destroys the coroutine frame (a task not yet started never runs).
+  ~task() {
+    if (handle_) handle_.destroy();
+  }
+
+  /// True when this object holds a coroutine.
+  explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
+  /// Starts the coroutine (symmetric transfer) and resumes the awaiter with its result,
+  /// or rethrows its exception. Awaiting an empty task throws std::logic_error.
+  auto operator co_await() & noexcept { return awaiter{handle_}; }
+  auto operator co_await() && noexcept { return awaiter{handle_}; }
+
+ private:
+  friend class detail::promise<T>;
+  friend class detail::task_access<T>;
+  explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+
+  struct awaiter {
+    std::coroutine_handle<promise_type> handle;
+    bool await_ready() const noexcept { return !handle || handle.done(); }
+    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      auto& p = handle.promise();
+      p.set_continuation(awaiting);
+      handle.resume();  // runs the task until it first suspends or finishes
+      // Finished already (synchronously): continue at once, without nesting a resume.
+      // Otherwise it resumes us from wherever it finishes.
+      return !p.arrive_after_start();
+    }
+    T await_resume() {
+      if (!handle) throw std::logic_error("ste::task: co_await on an empty task (moved-from?)");
+      return handle.promise().take();
+    }
+  };
+
+  std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> promise<T>::get_return_object() noexcept {
+  return task<T>(std::coroutine_handle<promise<T>>::from_promise(*this));
+}
+inline task<void> promise<void>::get_return_object() noexcept {
+  return task<void>(std::coroutine_handle<promise<void>>::from_promise(*this));
+}
+
+/// Internal access to a task's coroutine handle.
+template <class T>
+class task_access {
+ public:
+  static std::coroutine_handle<promise<T>> handle(task<T> const& t) noexcept {
+    return t.handle_;
+  }
+  static std::coroutine_handle<promise<T>> release(task<T>& t) noexcept {
+    return std::exchange(t.handle_, nullptr);
+  }
+};
+
+template <class R, class A>
+task<R> wrap_awaitable(A aw) {
+  // `A` is a value type for rvalue arguments (kept in this frame) and an lvalue
+  // reference for lvalues (the caller keeps it alive while it waits).
+  co_return co_await static_cast<A&&>(aw);
+}
+
+/// Any awaitable as a task<R>: a task<R> rvalue as itself, anything else wrapped in
+/// one coroutine frame.
+template <class A>
+auto as_task(A&& aw) {
+  using R = await_result_t<A>;
+  if constexpr (std::is_same_v<std::remove_cvref_t<A>, task<R>> && !std::is_lvalue_reference_v<A>)
+    return task<R>(std::move(aw));
+  else
+    return wrap_awaitable<R, A>(std::forward<A>(aw));
+}
+
+// ---------------------------------------------------------------------------------
+// Queue nodes that resume coroutines
+
+/// A queue node that resumes one coroutine on the worker.
+struct resume_node : task_node {
+  std::coroutine_handle<> handle;
+  resume_node() noexcept { invoke = &run; }
+  static void run(task_node* n) { static_cast<resume_node*>(n)->handle.resume(); }
+};
+
+/// `co_await thread.schedule()`: the awaiter is the queue node, so nothing is allocated.
+class schedule_awaiter : resume_node {
+ public:
+  explicit schedule_awaiter(core& c) noexcept : core_(&c) {}
+  bool await_ready() const noexcept { return false; }  // always through the queue
+  void await_suspend(std::coroutine_handle<> h) {
+    handle = h;
+    // From here on the worker may resume h (and destroy *this) at any moment: accept's
+    // last touch of *this is linking it under the lock.
+    core_->accept(*this);  // stopped_error is rethrown inside the coroutine
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  core* core_;
+};
+
+/// A timer of the current ste thread (sleep_for / sleep_until).
+class sleep_awaiter : public timer_node {
+ public:
+  explicit sleep_awaiter(std::chrono::steady_clock::time_point when) noexcept {
+    deadline = when;
+  }
+  bool await_ready() {
+    core_ = current_core();
+    if (core_ == nullptr) throw_sleep_off_thread();
+    core_->check_can_sleep();  // stopped_error once join() started
+    return false;              // even a past deadline yields once, through the timers
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    handle = h;
+    core_->add_timer(*this);
+  }
+  void await_resume() const {
+    if (stopped) throw_sleep_stopped();
+  }
+
+ private:
+  core* core_ = nullptr;
+};
+
+/// block_on from another thread: the record lives in the caller's frame; its node
+/// starts the coroutine on the thread, and the coroutine's completion signals it.
+template <class R>
+struct block_on_record final : blocking_node {
+  explicit block_on_record(std::coroutine_handle<promise<R>> h) noexcept : handle(h) {
+    invoke = &run;
+    h.promise().set_done_callback({&finished, this});
+  }
+  static void run(task_node* n) { static_cast<block_on_record*>(n)->handle.resume(); }
+  static std::coroutine_handle<> finished(void* context) noexcept {
+    static_cast<block_on_record*>(context)->done.signal();  // last touch of the record
+    return std::noop_coroutine();
+  }
+  std::coroutine_handle<promise<R>> handle;
+};
+
+/// block_on on the thread itself: the coroutine starts inline and a nested loop runs
+/// until it finished. If it finishes on another thread, the news comes back through the
+/// queue (this node), so the loop can sleep in the kernel meanwhile.
+template <class R>
+struct nested_block_on final : task_node {
+  nested_block_on(core& c, std::coroutine_handle<promise<R>> h) noexcept : owner(&c) {
+    invoke = &run;
+    h.promise().set_done_callback({&done, this});
+  }
+  static void run(task_node* n) { static_cast<nested_block_on*>(n)->finished = true; }
+  static std::coroutine_handle<> done(void* context) noexcept {
+    auto* self = static_cast<nested_block_on*>(context);
+    if (self->owner->is_current())
+      self->finished = true;
+    else
+      self->owner->accept_return(*self, /*announced=*/false);
+    return std::noop_coroutine();
+  }
+  core* owner;
+  bool finished = false;
+};
+
+/// `co_await thread.submit_async(awaitable)`: lives in the awaiting coroutine's frame.
+template <class R>
+class submit_async_awaiter {
+ public:
+  submit_async_awaiter(core& target, task<R> t) noexcept : target_(&target), task_(std::move(t)) {}
+  submit_async_awaiter(submit_async_awaiter&&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    auto const h = task_access<R>::handle(task_);
+    origin_ = current_core();
+    if (origin_ == target_) {  // already there: run it inline, as co_await on a task does
+      h.promise().set_continuation(awaiting);
+      h.resume();
+      return !h.promise().arrive_after_start();
+    }
+    awaiting_ = awaiting;
+    h.promise().set_done_callback({&done, this});
+    if (origin_ != nullptr) origin_->begin_return();  // the origin waits for our return
+    start_.handle = h;
+    try {
+      target_->accept(start_);  // from here on *this may be gone at any moment
+    } catch (...) {
+      if (origin_ != nullptr) origin_->cancel_return();
+      throw;  // rethrown inside the awaiting coroutine
+    }
+    return true;
+  }
+
+  R await_resume() { return task_access<R>::handle(task_).promise().take(); }
+
+ private:
+  static std::coroutine_handle<> done(void* context) noexcept {
+    auto* self = static_cast<submit_async_awaiter*>(context);
+    core* const origin = self->origin_;
+    if (origin == nullptr) return self->awaiting_;  // from a plain thread: resume here
+    if (origin->is_current()) {                     // finished back home already
+      origin->cancel_return();
+      return self->awaiting_;
+    }
+    self->back_.handle = self->awaiting_;
+    origin->accept_return(self->back_, /*announced=*/true);  // last touch of *this
+    return std::noop_coroutine();
+  }
+
+  core* target_;
+  core* origin_ = nullptr;
+  task<R> task_;
+  std::coroutine_handle<> awaiting_;
+  resume_node start_;
+  resume_node back_;
+};
+
+/// A detached coroutine started by thread.spawn(): one small block that owns the frame.
+struct spawn_record final : task_node {
+  spawn_record(std::shared_ptr<core> c, std::coroutine_handle<promise<void>> h) noexcept
+      : owner(std::move(c)), handle(h) {
+    invoke = &run;
+    h.promise().set_done_callback({&done, this});
+  }
+  static void run(task_node* n) { static_cast<spawn_record*>(n)->handle.resume(); }
+  static std::coroutine_handle<> done(void* context) noexcept {
+    std::unique_ptr<spawn_record> self(static_cast<spawn_record*>(context));
+    std::exception_ptr error = self->handle.promise().error();
+    self->handle.destroy();  // suspended at its final point: safe to destroy here
+    if (error) self->owner->report_error(std::move(error));
+    return std::noop_coroutine();
+  }
+  std::shared_ptr<core> owner;
+  std::coroutine_handle<promise<void>> handle;
+};
+
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point sleep_deadline(std::chrono::duration<Rep, Period> d) {
+  using clock = std::chrono::steady_clock;
+  auto const now = clock::now();
+  if (d <= d.zero()) return now;
+  if (std::chrono::duration<long double>(d) >=
+      std::chrono::duration<long double>(clock::time_point::max() - now))
+    return clock::time_point::max();
+  return now + std::chrono::ceil<clock::duration>(d);
+}
+
+}  // namespace detail
+
+/// Suspends the calling coroutine for `d` on the timers of the ste thread it runs on;
+/// the thread serves other work meanwhile and sleeps in the kernel when only timers are
+/// pending. Throws ste::wrong_thread off every ste thread, and ste::stopped_error (inside
+/// the coroutine, on the thread) when join() starts before the deadline. No allocation
+/// beyond the thread's timer heap growing.
+template <class Rep, class Period>
+detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
+  return detail::sleep_awaiter(detail::sleep_deadline(d));
+}
+
+/// As sleep_for, until `t` (any clock; converted to steady_clock once, now).
+template <class Clock, class Duration>
+detail::sleep_awaiter sleep_until(std::chrono::time_point<Clock, Duration> t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
+                std::is_same_v<Duration, std::chrono::steady_clock::duration>)
+    return detail::sleep_awaiter(t);
+  else
+    return sleep_for(t - Clock::now());
+}
+
+}  // namespace ste
