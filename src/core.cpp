@@ -299,7 +299,8 @@ task_node* core::next_task(bool const* until) noexcept {
       return nullptr;
     }
     // Idle: spin briefly without the lock, then sleep on wake_word_ (with a timeout
-    // while timers are pending).
+    // while timers are pending). Everything has_work_ announced was looked at above.
+    has_work_.store(false, std::memory_order_relaxed);
     lock.unlock();
     bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); });
     lock.lock();
