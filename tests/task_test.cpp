@@ -111,6 +111,23 @@ TEST(Task, LongAwaitLoopsDoNotGrowTheStack) {
   EXPECT_EQ(thread.block_on(loop_awaits(1'000'000)), 42'000'000L);
 }
 
+// Deterministic: after `co_await t`, the awaiter runs where t finished — also when t
+// finishes on another thread while the awaiter is still returning from starting it.
+TEST(Task, AwaiterContinuesWhereTheTaskFinished) {
+  auto a = ste::spawn(), b = ste::spawn();
+  auto to_b = [&]() -> ste::task<void> { co_await b.schedule(); };
+  auto co = [&]() -> ste::task<int> {
+    int on_b = 0;
+    for (int i = 0; i < 500; ++i) {
+      co_await a.schedule();
+      co_await to_b();
+      on_b += b.tag().is_on_thread() ? 1 : 0;
+    }
+    co_return on_b;
+  };
+  EXPECT_EQ(a.block_on(co()), 500);
+}
+
 TEST(Task, DeepChains) {
   auto thread = ste::spawn();
   EXPECT_EQ(thread.block_on(chain(1000)), 1000);

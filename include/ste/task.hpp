@@ -21,11 +21,13 @@
 
 #include <atomic>
 #include <cassert>
+#include <cstdint>
 #include <chrono>
 #include <coroutine>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -79,12 +81,7 @@ class promise_base {
         done_callback const cb = p.on_done_;  // copy: the callback may free the frame
         return cb.fn(cb.context);
       }
-      // Rendezvous with the awaiter (see task::awaiter::await_suspend). acq_rel: our
-      // result is published to an awaiter that arrives second, and we see the
-      // continuation it stored if we arrive second.
-      if (p.rendezvous_.exchange(true, std::memory_order_acq_rel))
-        return p.continuation_;  // the awaiter suspended first: resume it (async case)
-      return std::noop_coroutine();  // finished inside the awaiter's resume(): it goes on
+      return p.finish_awaited();
     }
     void await_resume() const noexcept {}
   };
@@ -92,10 +89,41 @@ class promise_base {
 
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
 
-  void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
-  /// The awaiter's half of the rendezvous: true when the coroutine already finished.
-  bool arrive_after_start() noexcept {
-    return rendezvous_.exchange(true, std::memory_order_acq_rel);
+  /// Starts the coroutine for an awaiter (`awaiting`) and reports whether the awaiter
+  /// must suspend (false: it finished synchronously; continue at once).
+  ///
+  /// The awaiter resumes us inside its await_suspend. If we finish during that call, on
+  /// that thread, the awaiter simply continues: no nested resume, so loops of co_await
+  /// stay flat without relying on the compiler turning symmetric transfer into a tail
+  /// call (g++ does not at -O0/-O1 or with sanitizers). If we suspend and finish later
+  /// — on any thread — the awaiter continues where we finished, by symmetric transfer:
+  /// deterministic, like plain symmetric transfer.
+  bool start_awaited(std::coroutine_handle<> self, std::coroutine_handle<> awaiting) noexcept {
+    continuation_ = awaiting;
+    starter_ = &tls_identity;
+    self.resume();
+    std::uint8_t expected = kRunning;
+    // acq_rel: if we finished synchronously (kFinishedInline, our own thread), nothing
+    // to order; otherwise the release publishes that the awaiter stopped touching us.
+    return rendezvous_.compare_exchange_strong(expected, kAwaiterSuspended,
+                                               std::memory_order_acq_rel);
+  }
+
+  /// The final suspend's half: the coroutine to transfer to.
+  std::coroutine_handle<> finish_awaited() noexcept {
+    if (starter_ == nullptr) return std::noop_coroutine();  // never awaited (empty start)
+    if (starter_ == &tls_identity &&
+        rendezvous_.load(std::memory_order_relaxed) == kRunning) {
+      // Still inside the awaiter's resume() on its own thread: it continues by itself.
+      rendezvous_.store(kFinishedInline, std::memory_order_relaxed);
+      return std::noop_coroutine();
+    }
+    // Finished elsewhere (or later): wait for the awaiter to leave its await_suspend —
+    // a few instructions after its resume() returned — then continue it here. acquire
+    // pairs with the awaiter's acq_rel CAS.
+    while (rendezvous_.load(std::memory_order_acquire) != kAwaiterSuspended)
+      std::this_thread::yield();
+    return continuation_;
   }
   void set_done_callback(done_callback cb) noexcept { on_done_ = cb; }
   std::exception_ptr const& error() const noexcept { return error_; }
@@ -109,11 +137,12 @@ class promise_base {
   std::coroutine_handle<> continuation_;
   done_callback on_done_;
   std::exception_ptr error_;
-  // Set by whichever of {the awaiter returning from starting us, our final suspend}
-  // comes first; the second one resumes the awaiter. This keeps loops of co_await on
-  // synchronously finishing tasks flat without relying on the compiler turning
-  // symmetric transfer into a tail call (g++ does not at -O0/-O1 or with sanitizers).
-  std::atomic<bool> rendezvous_{false};
+  static constexpr std::uint8_t kRunning = 0;           // started, awaiter inside resume()
+  static constexpr std::uint8_t kFinishedInline = 1;    // finished inside that resume()
+  static constexpr std::uint8_t kAwaiterSuspended = 2;  // the awaiter has suspended
+  static inline thread_local char tls_identity = 0;     // its address names a thread
+  std::atomic<std::uint8_t> rendezvous_{kRunning};
+  char const* starter_ = nullptr;  // the thread that started us for an awaiter
 };
 
 template <class T>
@@ -196,12 +225,7 @@ class [[nodiscard]] task {
     std::coroutine_handle<promise_type> handle;
     bool await_ready() const noexcept { return !handle || handle.done(); }
     bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-      auto& p = handle.promise();
-      p.set_continuation(awaiting);
-      handle.resume();  // runs the task until it first suspends or finishes
-      // Finished already (synchronously): continue at once, without nesting a resume.
-      // Otherwise it resumes us from wherever it finishes.
-      return !p.arrive_after_start();
+      return handle.promise().start_awaited(handle, awaiting);
     }
     T await_resume() {
       if (!handle) throw std::logic_error("ste::task: co_await on an empty task (moved-from?)");
@@ -353,11 +377,8 @@ class submit_async_awaiter {
   bool await_suspend(std::coroutine_handle<> awaiting) {
     auto const h = task_access<R>::handle(task_);
     origin_ = current_core();
-    if (origin_ == target_) {  // already there: run it inline, as co_await on a task does
-      h.promise().set_continuation(awaiting);
-      h.resume();
-      return !h.promise().arrive_after_start();
-    }
+    if (origin_ == target_)  // already there: run it inline, as co_await on a task does
+      return h.promise().start_awaited(h, awaiting);
     awaiting_ = awaiting;
     h.promise().set_done_callback({&done, this});
     if (origin_ != nullptr) origin_->begin_return();  // the origin waits for our return

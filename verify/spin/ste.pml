@@ -1,0 +1,620 @@
+/*
+ * ste.pml — a Spin (Promela) model of ste's hand-off protocol, as built.
+ *
+ * What is modelled (each step names the C++ it stands for, as file:function):
+ *   - NS submitter threads, each making NK blocking hand-offs, one after the other, with
+ *     the task record in the submitter's stack frame.  Each hand-off is `submit` or, when
+ *     TIMED, nondeterministically `submit_for` (deadline may pass at any moment).
+ *   - the worker thread (core::run / core::next_task / core::run_one / submit_record::run
+ *     / completion::signal), including its idle protocol (has_work_ spin, then
+ *     worker_sleeping_ + wake_word_ futex).
+ *   - one joiner racing everything (core::join -> core::stop_accepting, then joining the
+ *     OS thread).
+ *   - optionally RETURNS coroutine returns (core::begin_return, then accept_return or
+ *     cancel_return from another thread): the pending_returns_ counter that keeps the
+ *     thread from closing.
+ *   - futexes: wait_on(word, expected) blocks while word == expected (compare and sleep
+ *     are one atomic step, as in the kernel); wake_one/wake_all take an ADDRESS (a key)
+ *     and never touch the record.  Every futex wait may also return spuriously (EINTR,
+ *     stale wake of a re-used address), SPUR times in total, and timed waits may time out.
+ *
+ * Record lifetime.  A submitter has one stack slot, re-used by each of its hand-offs (as
+ * the real frame would be).  live[s]/gen[s] say which record (generation) the slot holds
+ * right now; the record dies when the submitter "returns" (value, exception,
+ * stopped_error or timeout_error).  Every read or write of a record by anyone other than
+ * its owner is ACCESS(r): an assertion that record r is still the live one in its slot.
+ * The futex wake after signal() is not an access (the kernel hashes the address), and
+ * the model lets it wake whatever now waits on that slot (a stale, spurious wake-up).
+ *
+ * Properties checked (all are safety properties; Spin's default search):
+ *   P1 exactly once : an accepted task runs exactly once; a withdrawn or refused one
+ *                     never (assertions on ran[], plus the final check in init).
+ *   P2 no late touch: nobody reads or writes a record after its submitter returned
+ *                     (ACCESS assertions).
+ *   P3 no lost wake : no invalid end state: no thread sleeps forever, join() returns,
+ *                     every submitter returns (Spin's deadlock check; spurious wake-ups
+ *                     are bounded by SPUR so that they cannot hide a lost wake-up).
+ *   P4 join drains  : when the worker exits, the queue is empty and every accepted task
+ *                     ran (assert at worker exit and the final check).
+ *   P5 result       : a submitter that returns normally sees the result written
+ *                     (assert in the submitter).
+ *
+ * Critical sections.  Every stretch of code that holds core::queue_mutex_ is one
+ * `atomic` block that starts by taking `mtx`.  This is a sound reduction: inside a
+ * section everything touched is guarded by the mutex, except has_work_ (a store read
+ * by the worker's spin only) and wake_word_ (bumped only while the worker announced it
+ * sleeps, i.e. while it does not spin), so a lock-free observer can see at most one of
+ * them change inside any one section, which the atomic block also allows.  ACCESS
+ * assertions inside a section stay sound because a record's death is monotone.
+ *
+ * Seeded bugs (each must make Spin fail; see verify/run): compile with -DBUG_...
+ *   BUG_TOUCH_AFTER_SIGNAL        worker reads the record after the exchange        -> P2
+ *   BUG_SIGNAL_BEFORE_RESULT      exchange(kDone) before the result is stored        -> P5/P2
+ *   BUG_WITHDRAW_NO_QUEUED_CHECK  withdraw() unlinks without looking at `queued`     -> P1/P2
+ *   BUG_POP_KEEPS_QUEUED          next_task() does not clear `queued` when it starts -> P1
+ *   BUG_SLEEP_NO_RECHECK          worker trusts the has_work_ spin, sleeps without
+ *                                 re-checking the queue under the lock               -> P3
+ *   BUG_WAKE_WORD_READ_LATE       worker reads wake_word_ after unlocking            -> P3
+ *   BUG_CALLER_NO_ANNOUNCE        caller sleeps on kPending without the CAS to
+ *                                 kSleeping (worker then never wakes it)             -> P3
+ *   BUG_JOIN_NO_WAKE              stop_accepting() does not wake a sleeping worker  -> P3
+ *   BUG_CLOSE_EARLY               worker closes once draining, before the queue is
+ *                                 empty ("join closes before draining")              -> P4
+ *   BUG_ACCEPT_PHASE_OUTSIDE_LOCK accept() checks the phase, unlocks, then links     -> P4/P3
+ *   BUG_CLOSE_IGNORES_RETURNS     worker closes with returns still announced
+ *                                 (needs RETURNS >= 1)                               -> P1/P4
+ */
+
+#ifndef NS
+#define NS 3          /* submitter threads */
+#endif
+#ifndef NK
+#define NK 2          /* hand-offs per submitter */
+#endif
+#ifndef TIMED
+#define TIMED 1       /* 1: each hand-off is submit or submit_for (nondeterministic) */
+#endif
+#ifndef SPUR
+#define SPUR 1        /* spurious futex wake-ups allowed in one run, in total */
+#endif
+#ifndef RETURNS
+#define RETURNS 0     /* coroutine returns (begin_return/accept_return/cancel_return) */
+#endif
+
+#define NR (NS * NK)          /* submit records: id r = s * NK + k */
+#define NT (NR + RETURNS)     /* all nodes: return nodes are NR .. NT-1 */
+#define NONE 255
+
+/* completion::state_ (include/ste/detail/task_node.hpp) */
+#define kPending  0
+#define kSleeping 1
+#define kDone     2
+
+/* core::phase (include/ste/detail/core.hpp) */
+#define RUNNING  0
+#define DRAINING 1
+#define CLOSED   2
+
+/* what next_task decided (worker-local) */
+#define A_RUN     1
+#define A_DRAINED 2
+#define A_IDLE    3
+#define A_SLEEP   4
+#define A_EXIT    5
+
+/* ---- core, guarded by queue_mutex_ -------------------------------------------- */
+bit  mtx;                 /* core::queue_mutex_ */
+byte q[NT];               /* head_/tail_/next/prev: the FIFO, q[0] is head_ */
+byte qlen;
+byte phase = RUNNING;     /* core::phase_ */
+bit  wsleep;              /* core::worker_sleeping_ */
+byte ww;                  /* core::wake_word_ (relaxed atomic; mutex-ordered) */
+bit  has_work;            /* core::has_work_ (relaxed atomic hint) */
+byte pret;                /* core::pending_returns_ */
+
+/* ---- futex wait queues (kernel state, keyed by address) ---------------------------- */
+bit  wwait;               /* the worker sleeps in wait_on(wake_word_, seen) */
+bit  swait[NS];           /* submitter s sleeps in wait_on(its record's state_, kSleeping) */
+byte spur = SPUR;         /* spurious wake-ups left */
+
+/* ---- the submitters' stack slots: the record currently in each frame --------------- */
+bit  live[NS];            /* the slot holds a live record ... */
+byte gen[NS];             /* ... of this generation (k) */
+byte cs[NS];              /* completion::state_ of that record */
+bit  queued[NS];          /* task_node::queued of that record (guarded by the mutex) */
+bit  result[NS];          /* result_slot written */
+bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
+
+/* ---- ghost bookkeeping ------------------------------------------------------------- */
+bit  accepted[NT];        /* linked by accept / accept_return */
+bit  withdrawn[NT];       /* unlinked by withdraw (timeout_error) */
+bit  ran[NT];             /* invoked by the worker */
+bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
+bit  joined;              /* core::join returned */
+
+#define VALID(r) (((r) < NR) -> (live[(r) / NK] && gen[(r) / NK] == (r) % NK) : rlive[(r) - NR])
+#define ACCESS(r) assert(VALID(r))   /* P2: the record is still its submitter's */
+
+/* core::link_locked (src/core.cpp), lock held */
+inline LINK(r) {
+  if
+  :: qlen > 0 -> ACCESS(q[qlen - 1])       /* tail_->next = &n writes the old tail record */
+  :: else -> skip
+  fi;
+  q[qlen] = r; qlen++;                     /* n.prev = tail_; tail_ = &n (head_ if empty) */
+  if
+  :: r < NR -> queued[r / NK] = 1          /* n.queued = true */
+  :: else -> skip
+  fi;
+  has_work = 1;                            /* has_work_.store(true, relaxed) */
+  accepted[r] = 1
+}
+
+/* core::wake_worker_locked (src/core.cpp), lock held; releases it.  The caller then
+ * does wake_one(&wake_word_) outside the atomic block when wk == 1. */
+inline WAKE_LOCKED(wk) {
+  if
+  :: wsleep -> wsleep = 0; ww++; wk = 1    /* worker_sleeping_ = false; fetch_add(1) */
+  :: else -> wk = 0
+  fi;
+  mtx = 0                                  /* lock.unlock() */
+}
+
+/* wake_one(&wake_word_) (src/wait.cpp): FUTEX_WAKE on the core's word; the worker is its
+ * only waiter. */
+#define WAKE_WORKER  wwait = 0
+
+/* core::next_task (src/core.cpp): one pass of the `for (;;)` body from its top, lock
+ * held; decides, releases the lock (every branch ends in an unlock). */
+inline TOP() {
+  if                                               /* if (phase_ != running) draining_seen_ = true */
+  :: phase != RUNNING -> dseen = 1
+  :: else -> skip
+  fi;
+  /* (timers_ are not modelled: always empty) */
+  if
+#ifdef BUG_CLOSE_EARLY
+  :: dseen && pret == 0 -> mtx = 0; act = A_DRAINED          /* BUG: closes before draining */
+  :: !(dseen && pret == 0) && qlen > 0 ->
+#else
+  :: qlen > 0 ->                                             /* if (task_node* n = head_) */
+#endif
+     n = q[0];
+     ACCESS(n);                                              /* head_ = n->next */
+     if
+     :: qlen > 1 -> ACCESS(q[1])                             /* head_->prev = nullptr */
+     :: else -> skip
+     fi;
+     i = 0;
+     do
+     :: i + 1 < qlen -> q[i] = q[i + 1]; i++
+     :: else -> break
+     od;
+     qlen--; q[qlen] = NONE;
+#ifndef BUG_POP_KEEPS_QUEUED
+     if
+     :: n < NR -> queued[n / NK] = 0                        /* n->queued = false: "started" */
+     :: else -> skip
+     fi;
+#endif
+     has_work = (qlen > 0);                                  /* has_work_.store(head_ != nullptr) */
+     mtx = 0; act = A_RUN                                    /* return n (unique_lock unlocks) */
+#ifndef BUG_CLOSE_EARLY
+#ifdef BUG_CLOSE_IGNORES_RETURNS
+  :: qlen == 0 && dseen ->
+#else
+  :: qlen == 0 && dseen && pret == 0 ->                      /* drained, no announced returns */
+#endif
+     mtx = 0; act = A_DRAINED                                /* lock.unlock(); destroy_bound_values() */
+#endif
+  :: else ->                                                 /* idle */
+     has_work = 0;                                           /* has_work_.store(false) */
+     mtx = 0; act = A_IDLE                                   /* lock.unlock() */
+  fi
+}
+
+/* ================================================================================== */
+proctype worker()
+{
+  byte n = NONE;   /* the node next_task returned */
+  byte act;        /* next_task's decision */
+  bit  dseen;      /* core::draining_seen_ */
+  bit  more;       /* spin_until's result */
+  byte seen;       /* wake_word_ as read under the lock */
+  byte prev;       /* the value exchange(kDone) returned */
+  byte i;
+
+  /* core::run: while (task_node* n = next_task(nullptr)) run_one(n);
+   * next_task: std::unique_lock lock(queue_mutex_); for (;;) { ... } */
+  atomic { mtx == 0 -> mtx = 1; TOP() };
+  do
+  :: act == A_RUN ->
+     if
+     :: n < NR ->
+        /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp) */
+        atomic {
+          ACCESS(n);                                   /* reads invoke, self->f */
+          assert(!ran[n] && !withdrawn[n]);            /* P1: not twice, not after a withdrawal */
+          ran[n] = 1
+        };
+#ifndef BUG_SIGNAL_BEFORE_RESULT
+        atomic { ACCESS(n); result[n / NK] = 1 };      /* result_slot::run stores value/exception */
+#endif
+        /* completion::signal: key = &state_; prev = state_.exchange(kDone, release) */
+        atomic { ACCESS(n); prev = cs[n / NK]; cs[n / NK] = kDone };
+#ifdef BUG_SIGNAL_BEFORE_RESULT
+        atomic { ACCESS(n); result[n / NK] = 1 };      /* BUG: result stored after the signal */
+#endif
+#ifdef BUG_TOUCH_AFTER_SIGNAL
+        ACCESS(n);                                     /* BUG: e.g. re-reads state_ to decide the wake */
+#endif
+        /* if (prev == kSleeping) wake_all(key): FUTEX_WAKE by address only, NOT an access.
+         * Whoever now sleeps on that stack address is woken (maybe a later record). */
+        if
+        :: prev == kSleeping -> swait[n / NK] = 0
+        :: else -> skip
+        fi
+     :: else ->
+        /* timer_node::run / a return node: handle.resume().  The resumed coroutine may
+         * finish and free its frame before resume() returns: not touched afterwards. */
+        atomic { ACCESS(n); assert(!ran[n]); ran[n] = 1; rlive[n - NR] = 0 }
+     fi;
+     n = NONE;
+     atomic { mtx == 0 -> mtx = 1; TOP() }              /* next_task(nullptr) again */
+
+  :: act == A_DRAINED ->
+     /* lock.lock(); if (head_ || !timers_.empty() || pending_returns_) continue;
+      * phase_ = closed; return nullptr; */
+     atomic {
+       mtx == 0 -> mtx = 1;
+#ifdef BUG_CLOSE_EARLY
+       phase = CLOSED; mtx = 0; act = A_EXIT
+#else
+       if
+       :: qlen > 0 || pret > 0 -> TOP()
+       :: else -> phase = CLOSED; mtx = 0; act = A_EXIT
+       fi
+#endif
+     }
+
+  :: act == A_IDLE ->
+     /* more = spin_until([this] { return has_work_.load(relaxed); })
+      * A relaxed hint: it may see true, or give up (also stale: false though true). */
+     if
+     :: more = has_work
+     :: more = 0
+     fi;
+     atomic {
+       mtx == 0 -> mtx = 1;                            /* lock.lock() */
+       if
+#ifdef BUG_SLEEP_NO_RECHECK
+       :: more -> TOP()                                /* BUG: trusts the hint only */
+#else
+       :: more || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* continue */
+#endif
+       :: else ->
+          wsleep = 1;                                  /* worker_sleeping_ = true */
+#ifndef BUG_WAKE_WORD_READ_LATE
+          seen = ww;                                   /* seen = wake_word_.load(relaxed) */
+#endif
+          mtx = 0; act = A_SLEEP                       /* lock.unlock() */
+       fi
+     }
+
+  :: act == A_SLEEP ->
+#ifdef BUG_WAKE_WORD_READ_LATE
+     seen = ww;                                        /* BUG: read after unlocking */
+#endif
+     /* wait_on(wake_word_, seen): FUTEX_WAIT compares and sleeps atomically */
+     atomic {
+       if
+       :: ww == seen -> wwait = 1
+       :: else -> skip                                 /* EAGAIN */
+       fi
+     };
+     if
+     :: wwait == 0 -> skip                             /* woken (or never slept) */
+     :: atomic { wwait == 1 && spur > 0 -> spur--; wwait = 0 }   /* spurious / EINTR */
+     fi;
+     atomic { mtx == 0 -> mtx = 1; wsleep = 0; TOP() } /* lock.lock(); worker_sleeping_ = false */
+
+  :: act == A_EXIT -> break                            /* next_task returned nullptr */
+  od;
+  /* core::run: the postlude runs; the OS thread ends. */
+  assert(qlen == 0);                                   /* P4: join drains */
+  worker_exited = 1
+}
+
+/* ================================================================================== */
+proctype submitter(byte s)
+{
+  byte k = 0;
+  byte r;
+  bit  timed;
+  bit  ok;
+  bit  wk;
+  byte casr;       /* the value compare_exchange_strong found */
+  byte j;
+
+  do
+  :: k == NK -> break
+  :: k < NK ->
+     r = s * NK + k;
+     /* thread.hpp: thread::submit / submit_for: `detail::submit_record<F> record(f);`
+      * the record is built in this frame (the same stack slot every time). */
+     d_step { gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0 };
+#if TIMED
+     if
+     :: timed = 0                                      /* submit -> core::submit_and_wait */
+     :: timed = 1                                      /* submit_for -> core::submit_and_wait_until */
+     fi;
+#endif
+
+     /* core::accept (src/core.cpp) */
+#ifdef BUG_ACCEPT_PHASE_OUTSIDE_LOCK
+     atomic { mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0 };
+     if
+     :: ok -> atomic { mtx == 0 -> mtx = 1; LINK(r); WAKE_LOCKED(wk) }   /* BUG: re-locked */
+     :: else -> skip
+     fi;
+#else
+     atomic {
+       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
+       if
+       :: phase == RUNNING ->                          /* open (plain thread: running only) */
+          ok = 1; LINK(r); WAKE_LOCKED(wk)             /* link_locked(n); wake_worker_locked */
+       :: else ->
+          ok = 0; mtx = 0                              /* unlock; throw stopped_error */
+       fi
+     };
+#endif
+     if
+     :: !ok -> goto ret                                /* refused: never linked, never runs */
+     :: else -> skip
+     fi;
+     if
+     :: wk -> WAKE_WORKER                              /* wake_one(&wake_word_) after unlock */
+     :: else -> skip
+     fi;
+     if
+     :: timed -> goto timed_wait
+     :: else -> skip
+     fi;
+
+     /* ---- completion::wait() (task_node.hpp) ---------------------------------------- */
+wait_untimed:
+     if                                                /* spin_until([this]{ return done(); }) */
+     :: cs[s] == kDone -> goto got                     /* done(): load(acquire) */
+     :: true -> skip                                   /* budget spent (or stale read) */
+     fi;
+park:                                                  /* while (!park_for(max)) {} */
+#ifdef BUG_CALLER_NO_ANNOUNCE
+     casr = cs[s];                                     /* BUG: no CAS, sleeps on kPending */
+     if
+     :: casr == kDone -> goto got
+     :: else -> skip
+     fi;
+     atomic { if :: cs[s] == kPending -> swait[s] = 1 :: else -> skip fi };
+#else
+     atomic {                                          /* CAS kPending -> kSleeping, acquire */
+       if
+       :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
+       :: else -> casr = cs[s]
+       fi
+     };
+     if
+     :: casr == kDone -> goto got                      /* failed, expected == kDone */
+     :: else -> skip
+     fi;
+     /* wait_on(state_, kSleeping) */
+     atomic { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
+#endif
+     if
+     :: swait[s] == 0 -> skip                          /* woken by wake_all, or EAGAIN */
+     :: atomic { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
+     fi;
+     if                                                /* return done() */
+     :: cs[s] == kDone -> goto got
+     :: else -> goto park
+     fi;
+
+     /* ---- completion::wait_until(deadline) ------------------------------------------ */
+timed_wait:
+     if                                                /* if (done()) return true */
+     :: cs[s] == kDone -> goto got
+     :: else -> skip
+     fi;
+     if
+     :: goto timedout                                  /* now >= deadline: return false */
+     :: skip
+     fi;
+     if                                                /* spin_until(done() || now >= deadline) */
+     :: cs[s] == kDone -> goto got
+     :: true ->                                        /* the deadline passed while spinning */
+        if                                             /* if (done()) return true; return false */
+        :: cs[s] == kDone -> goto got
+        :: else -> goto timedout
+        fi
+     :: true -> skip                                   /* budget spent */
+     fi;
+tloop:                                                 /* for (;;) */
+     if
+     :: true ->                                        /* left <= 0: return done() */
+        if
+        :: cs[s] == kDone -> goto got
+        :: else -> goto timedout
+        fi
+     :: true -> skip
+     fi;
+     atomic {                                          /* park_for(slice): CAS kPending -> kSleeping */
+       if
+       :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
+       :: else -> casr = cs[s]
+       fi
+     };
+     if
+     :: casr == kDone -> goto got
+     :: else -> skip
+     fi;
+     /* wait_on_for(state_, kSleeping, slice) */
+     atomic { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
+     if
+     :: swait[s] == 0 -> skip                          /* woken, or EAGAIN */
+     :: atomic { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
+     :: swait[s] == 1 -> swait[s] = 0                  /* ETIMEDOUT */
+     fi;
+     if                                                /* if (park_for(slice)) return true */
+     :: cs[s] == kDone -> goto got
+     :: else -> goto tloop
+     fi;
+
+     /* ---- core::submit_and_wait_until: if (withdraw(n)) return false; ---------------- */
+timedout:
+     atomic {
+       mtx == 0 -> mtx = 1;                            /* core::withdraw: lock_guard */
+#ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
+       if :: true ->                                   /* BUG: no `if (!n.queued) return false` */
+#else
+       if
+       :: queued[s] ->                                 /* still linked: not started */
+#endif
+          j = 0;
+          do
+          :: j < qlen && q[j] != r -> j++
+          :: else -> break
+          od;
+          if
+          :: j < qlen ->
+             if
+             :: j > 0 -> ACCESS(q[j - 1])              /* n.prev->next = n.next */
+             :: else -> skip                           /* head_ = n.next */
+             fi;
+             if
+             :: j + 1 < qlen -> ACCESS(q[j + 1])       /* n.next->prev = n.prev */
+             :: else -> skip                           /* tail_ = n.prev */
+             fi;
+             do
+             :: j + 1 < qlen -> q[j] = q[j + 1]; j++
+             :: else -> break
+             od;
+             qlen--; q[qlen] = NONE
+          :: else -> skip                              /* (only with the BUG: not linked) */
+          fi;
+          queued[s] = 0;                               /* n.queued = false */
+          has_work = (qlen > 0);                       /* has_work_.store(head_ != nullptr) */
+          assert(!ran[r]);                             /* P1: a withdrawn task never ran */
+          withdrawn[r] = 1;
+          ok = 1
+#ifndef BUG_WITHDRAW_NO_QUEUED_CHECK
+       :: else -> ok = 0                               /* the worker started it */
+#endif
+       fi;
+       mtx = 0
+     };
+     if
+     :: ok -> goto ret                                 /* throw timeout_error: never runs */
+     :: else -> goto wait_untimed                      /* n.done.wait(): it runs to the end */
+     fi;
+
+got:
+     /* record.result.take(): the value or the very exception */
+     assert(result[s] && ran[r]);                      /* P5 */
+ret:
+     /* the submitter returns: the frame (and the record in it) is gone */
+     skip;
+     d_step { live[s] = 0; k++ }
+  od
+}
+
+/* ================================================================================== */
+proctype joiner()
+{
+  bit wk;
+  /* core::join -> core::stop_accepting (src/core.cpp) */
+  atomic {
+    mtx == 0 -> mtx = 1;
+    if
+    :: phase == RUNNING -> phase = DRAINING
+    :: else -> skip
+    fi;
+    has_work = 1;                                      /* has_work_.store(true, relaxed) */
+#ifdef BUG_JOIN_NO_WAKE
+    wk = 0; mtx = 0
+#else
+    WAKE_LOCKED(wk)                                    /* wake_worker_locked(lock) */
+#endif
+  };
+  if
+  :: wk -> WAKE_WORKER
+  :: else -> skip
+  fi;
+  worker_exited == 1;                                  /* os_thread_->join() */
+  joined = 1
+}
+
+/* ================================================================================== */
+/* A coroutine that announced it will come back to this thread (core::begin_return,
+ * called from submit_async before it leaves), then comes back from another thread
+ * (core::accept_return(n, true), never refused) or gives up (core::cancel_return). */
+proctype returner(byte i)
+{
+  byte r = NR + i;
+  bit ok;
+  bit wk;
+  atomic {
+    mtx == 0 -> mtx = 1;                               /* core::begin_return */
+    if
+    :: phase == RUNNING -> pret++; ok = 1
+    :: else -> ok = 0                                  /* stopped_error */
+    fi;
+    mtx = 0
+  };
+  if
+  :: ok ->
+     rlive[i] = 1;                                     /* the node in the coroutine frame */
+     if
+     :: atomic { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return */
+     :: atomic { mtx == 0 -> mtx = 1; pret--; WAKE_LOCKED(wk) }           /* cancel_return */
+     fi;
+     if
+     :: wk -> WAKE_WORKER
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
+}
+
+/* ================================================================================== */
+init
+{
+  byte x;
+  atomic {
+    x = 0;
+    do
+    :: x < NT -> q[x] = NONE; x++
+    :: else -> break
+    od;
+    run worker();
+    run joiner();
+    x = 0;
+    do
+    :: x < NS -> run submitter(x); x++
+    :: else -> break
+    od;
+    x = 0;
+    do
+    :: x < RETURNS -> run returner(x); x++
+    :: else -> break
+    od
+  };
+  _nr_pr == 1;                                         /* everyone else finished */
+  /* P1 + P4, at the end: accepted and not withdrawn <=> ran, exactly once */
+  x = 0;
+  do
+  :: x < NT ->
+     assert((accepted[x] && !withdrawn[x]) == ran[x]);
+     x++
+  :: else -> break
+  od;
+  assert(qlen == 0 && joined && phase == CLOSED)
+}
