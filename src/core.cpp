@@ -163,7 +163,7 @@ void core::report_error(std::exception_ptr e) noexcept {
 // ---------------------------------------------------------------------------------
 // The queue
 
-void core::wake_worker_locked(std::unique_lock<std::mutex>& lock) noexcept {
+void core::wake_worker_locked(std::unique_lock<spin_lock>& lock) noexcept {
   if (!worker_sleeping_) return;
   worker_sleeping_ = false;
   // relaxed: the worker compares the word in the kernel (futex) or after the lock;
@@ -182,10 +182,11 @@ void core::link_locked(task_node& n) noexcept {
   else
     head_ = &n;
   tail_ = &n;
+  ++queued_count_;
   has_work_.store(true, std::memory_order_relaxed);
 }
 
-void core::accept(task_node& n) {
+std::size_t core::accept(task_node& n) {
   std::unique_lock lock(queue_mutex_);
   bool const open =
       phase_ == phase::running || (phase_ == phase::draining && is_current());
@@ -198,8 +199,10 @@ void core::accept(task_node& n) {
     lock.unlock();
     throw stopped_error(message);
   }
+  std::size_t const ahead = queued_count_;
   link_locked(n);
   wake_worker_locked(lock);
+  return ahead;
 }
 
 void core::begin_return() {
@@ -236,6 +239,7 @@ bool core::withdraw(task_node& n) noexcept {
   (n.prev != nullptr ? n.prev->next : head_) = n.next;
   (n.next != nullptr ? n.next->prev : tail_) = n.prev;
   n.queued = false;
+  --queued_count_;
   has_work_.store(head_ != nullptr, std::memory_order_relaxed);
   return true;
 }
@@ -284,6 +288,7 @@ task_node* core::next_task(bool const* until) noexcept {
       head_ = n->next;
       (head_ != nullptr ? head_->prev : tail_) = nullptr;
       n->queued = false;  // "started": from here on a withdrawal fails
+      --queued_count_;
       has_work_.store(head_ != nullptr, std::memory_order_relaxed);
       return n;
     }
@@ -416,8 +421,7 @@ void throw_sleep_stopped() {
 
 void core::submit_and_wait(blocking_node& n) {
   wait_edge edge(*this);
-  accept(n);
-  n.done.wait();
+  n.done.wait(accept(n));
 }
 
 core::wait_edge::wait_edge(core& target) : self_(current_core()) {

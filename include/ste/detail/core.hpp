@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ste/detail/function.hpp"
+#include "ste/detail/spin_lock.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/tag.hpp"
 
@@ -82,7 +83,8 @@ class core : public std::enable_shared_from_this<core> {
   /// Links `n` at the back of the queue: the task is accepted and will run exactly
   /// once. Throws stopped_error (nothing linked) when the thread no longer accepts work
   /// from the caller. Never blocks for long (one short lock), never allocates.
-  void accept(task_node& n);
+  /// Returns how many tasks were queued ahead of `n`.
+  std::size_t accept(task_node& n);
 
   /// The blocking hand-off behind submit/destroy/make_bound: accept, then wait for the
   /// worker's signal. Throws stopped_error or deadlock_error (then `n` never ran).
@@ -169,7 +171,7 @@ class core : public std::enable_shared_from_this<core> {
   void destroy_bound_values() noexcept;
   bool withdraw(task_node& n) noexcept;
   void stop_accepting() noexcept;    // running -> draining; wakes an idle worker
-  void wake_worker_locked(std::unique_lock<std::mutex>& lock) noexcept;
+  void wake_worker_locked(std::unique_lock<spin_lock>& lock) noexcept;
 
   thread_config config_;
   std::uint64_t const tag_id_;
@@ -177,9 +179,10 @@ class core : public std::enable_shared_from_this<core> {
   std::mutex join_mutex_;                 // serialises join/release_handle
 
   // --- Queue: guarded by queue_mutex_. -------------------------------------------
-  std::mutex queue_mutex_;
+  spin_lock queue_mutex_;
   task_node* head_ = nullptr;
   task_node* tail_ = nullptr;
+  std::size_t queued_count_ = 0;  // nodes linked in the queue
   phase phase_ = phase::running;
   bool worker_sleeping_ = false;  // the worker announced it sleeps on wake_word_
   // "Worker, look under the lock": set when a task is linked or join() starts, cleared

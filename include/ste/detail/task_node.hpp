@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -54,8 +55,10 @@ class completion {
   bool done() const noexcept { return state_.load(std::memory_order_acquire) == kDone; }
 
   /// Caller side: blocks until signalled (bounded spin, then sleep in the kernel).
-  void wait() noexcept {
-    if (spin_until([this] { return done(); })) return;
+  /// `ahead` is how many tasks were queued in front of ours when it was accepted: with
+  /// several ahead the wait will be long, so spinning would only take CPU from the worker.
+  void wait(std::size_t ahead = 0) noexcept {
+    if (ahead < kSpinWhenAheadBelow && spin_until([this] { return done(); })) return;
     while (!park_for(std::chrono::nanoseconds::max())) {
     }
   }
@@ -82,6 +85,7 @@ class completion {
   }
 
  private:
+  static constexpr std::size_t kSpinWhenAheadBelow = 2;
   static constexpr std::uint32_t kPending = 0;
   static constexpr std::uint32_t kSleeping = 1;  // the caller is (about to be) in the kernel
   static constexpr std::uint32_t kDone = 2;
