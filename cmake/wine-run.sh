@@ -30,17 +30,19 @@ if [ ! -x "$wine" ]; then
 fi
 
 # Parallel callers (make -j, ctest -j) must not create the prefix or start the server
-# twice: serialise the set-up on a lock file next to the prefix.
+# twice: serialise the set-up on a lock file next to the prefix. The Wine processes
+# started inside must not inherit the lock's descriptor (9>&-), or the persistent server
+# would hold the lock for its whole life.
 mkdir -p "$(dirname "$WINEPREFIX")"
 (
   flock 9
   if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    "$wine" cmd /c exit 0 >/dev/null 2>&1 || true   # creates and initialises the prefix
-    wineserver -w 2>/dev/null || true  # let that non-persistent server go away first
+    "$wine" cmd /c exit 0 >/dev/null 2>&1 9>&- || true   # creates and initialises the prefix
+    wineserver -w 2>/dev/null 9>&- || true  # let that non-persistent server go away first
   fi
   # Exit status 2 means a server for this prefix already runs: nothing to do.
-  if wineserver -p"${STE_WINE_LINGER:-120}" 2>/dev/null; then
-    "$wine" cmd /c exit 0 >/dev/null 2>&1 || true   # warm up: start Wine's services
+  if wineserver -p"${STE_WINE_LINGER:-120}" 2>/dev/null 9>&-; then
+    "$wine" cmd /c exit 0 >/dev/null 2>&1 9>&- || true   # warm up: start Wine's services
   fi
 ) 9>"$WINEPREFIX.lock"
 

@@ -5,10 +5,10 @@
 namespace ste {
 
 namespace detail {
-void throw_timeout(std::string_view operation) {
-  throw timeout_error("ste: " + std::string(operation) +
-                      ": the thread did not start the task before the deadline; it was "
-                      "withdrawn and will not run (the thread is busy or blocked)");
+void throw_timeout() {
+  throw timeout_error(
+      "ste: submit_for/submit_until: the thread did not start the task before the deadline; "
+      "it was withdrawn and will not run (the thread is busy or blocked)");
 }
 
 void throw_empty_handle(std::string_view operation) {

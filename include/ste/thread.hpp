@@ -37,7 +37,7 @@ namespace detail {
 template <class F>
 concept nullary_task = std::is_invocable_v<F>;
 
-[[noreturn]] void throw_timeout(std::string_view operation);
+[[noreturn]] void throw_timeout();
 [[noreturn]] void throw_empty_handle(std::string_view operation);
 
 /// `now + d`, saturating at time_point::max() instead of overflowing.
@@ -159,24 +159,19 @@ class thread {
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_until(std::chrono::time_point<Clock, Duration> const& deadline,
                                        F&& f) const {
-    detail::core& c = checked_core("submit_until");
+    detail::core& c = checked_core("submit_for/submit_until");
     if (c.is_current()) return std::invoke(std::forward<F>(f));
     detail::submit_record<F> record(f);
-    if (!c.submit_and_wait_until(record, deadline)) detail::throw_timeout("submit_until");
+    if (!c.submit_and_wait_until(record, deadline)) detail::throw_timeout();
     return record.result.take();
   }
 
-  /// submit_until(steady_clock::now() + timeout, f).
+  /// submit_until(steady_clock::now() + timeout, f); far timeouts saturate.
   template <class Rep, class Period, class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_for(std::chrono::duration<Rep, Period> const& timeout,
                                      F&& f) const {
-    detail::core& c = checked_core("submit_for");
-    if (c.is_current()) return std::invoke(std::forward<F>(f));
-    detail::submit_record<F> record(f);
-    if (!c.submit_and_wait_until(record, detail::deadline_after(timeout)))
-      detail::throw_timeout("submit_for");
-    return record.result.take();
+    return submit_until(detail::deadline_after(timeout), std::forward<F>(f));
   }
 
   /// Fire and forget: moves `f` into one heap block and queues it. An exception escaping

@@ -126,9 +126,9 @@ bit  result[NS];          /* result_slot written */
 bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
 
 /* ---- ghost bookkeeping ------------------------------------------------------------- */
-bit  accepted[NT];        /* linked by accept / accept_return */
-bit  withdrawn[NT];       /* unlinked by withdraw (timeout_error) */
-bit  ran[NT];             /* invoked by the worker */
+bit  ran[NS];             /* the worker invoked the record now in slot s (reset per record) */
+bit  racc[RETURNS + 1];   /* return node NR+i was linked by accept_return */
+bit  rran[RETURNS + 1];   /* ... and invoked by the worker */
 bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
 bit  joined;              /* core::join returned */
 
@@ -146,8 +146,11 @@ inline LINK(r) {
   :: r < NR -> queued[r / NK] = 1          /* n.queued = true */
   :: else -> skip
   fi;
-  has_work = 1;                            /* has_work_.store(true, relaxed) */
-  accepted[r] = 1
+  if
+  :: r >= NR -> racc[r - NR] = 1
+  :: else -> skip
+  fi;
+  has_work = 1                             /* has_work_.store(true, relaxed) */
 }
 
 /* core::wake_worker_locked (src/core.cpp), lock held; releases it.  The caller then
@@ -226,46 +229,51 @@ proctype worker()
 
   /* core::run: while (task_node* n = next_task(nullptr)) run_one(n);
    * next_task: std::unique_lock lock(queue_mutex_); for (;;) { ... } */
-  atomic { mtx == 0 -> mtx = 1; TOP() };
+  d_step { mtx == 0 -> mtx = 1; TOP() };
   do
   :: act == A_RUN ->
      if
      :: n < NR ->
-        /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp) */
-        atomic {
-          ACCESS(n);                                   /* reads invoke, self->f */
-          assert(!ran[n] && !withdrawn[n]);            /* P1: not twice, not after a withdrawal */
-          ran[n] = 1
-        };
+        /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp): reads invoke
+         * and self->f, runs f, result_slot::run stores the value/exception, then
+         * completion::signal: key = &state_ (computed first); prev = exchange(kDone, release).
+         * The caller reads nothing the run writes before it sees kDone, so running and
+         * signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
+        d_step {
+          ACCESS(n);
+          assert(!ran[n / NK]);                        /* P1: never twice */
+          ran[n / NK] = 1;
 #ifndef BUG_SIGNAL_BEFORE_RESULT
-        atomic { ACCESS(n); result[n / NK] = 1 };      /* result_slot::run stores value/exception */
+          result[n / NK] = 1;
 #endif
-        /* completion::signal: key = &state_; prev = state_.exchange(kDone, release) */
-        atomic { ACCESS(n); prev = cs[n / NK]; cs[n / NK] = kDone };
+          prev = cs[n / NK]; cs[n / NK] = kDone        /* exchange(kDone, release) */
+        };
 #ifdef BUG_SIGNAL_BEFORE_RESULT
-        atomic { ACCESS(n); result[n / NK] = 1 };      /* BUG: result stored after the signal */
+        d_step { ACCESS(n); result[n / NK] = 1 };      /* BUG: result stored after the signal */
 #endif
 #ifdef BUG_TOUCH_AFTER_SIGNAL
         ACCESS(n);                                     /* BUG: e.g. re-reads state_ to decide the wake */
 #endif
         /* if (prev == kSleeping) wake_all(key): FUTEX_WAKE by address only, NOT an access.
-         * Whoever now sleeps on that stack address is woken (maybe a later record). */
-        if
-        :: prev == kSleeping -> swait[n / NK] = 0
-        :: else -> skip
-        fi
+         * Whoever sleeps on that stack address now is woken (maybe a later record). */
+        d_step {
+          if
+          :: prev == kSleeping -> swait[n / NK] = 0
+          :: else -> skip
+          fi;
+          prev = 0; n = NONE
+        }
      :: else ->
         /* timer_node::run / a return node: handle.resume().  The resumed coroutine may
          * finish and free its frame before resume() returns: not touched afterwards. */
-        atomic { ACCESS(n); assert(!ran[n]); ran[n] = 1; rlive[n - NR] = 0 }
+        d_step { ACCESS(n); assert(!rran[n - NR]); rran[n - NR] = 1; rlive[n - NR] = 0; n = NONE }
      fi;
-     n = NONE;
-     atomic { mtx == 0 -> mtx = 1; TOP() }              /* next_task(nullptr) again */
+     d_step { mtx == 0 -> mtx = 1; TOP() }              /* run_one returns; next_task again */
 
   :: act == A_DRAINED ->
      /* lock.lock(); if (head_ || !timers_.empty() || pending_returns_) continue;
       * phase_ = closed; return nullptr; */
-     atomic {
+     d_step {
        mtx == 0 -> mtx = 1;
 #ifdef BUG_CLOSE_EARLY
        phase = CLOSED; mtx = 0; act = A_EXIT
@@ -284,7 +292,7 @@ proctype worker()
      :: more = has_work
      :: more = 0
      fi;
-     atomic {
+     d_step {
        mtx == 0 -> mtx = 1;                            /* lock.lock() */
        if
 #ifdef BUG_SLEEP_NO_RECHECK
@@ -298,7 +306,8 @@ proctype worker()
           seen = ww;                                   /* seen = wake_word_.load(relaxed) */
 #endif
           mtx = 0; act = A_SLEEP                       /* lock.unlock() */
-       fi
+       fi;
+       more = 0
      }
 
   :: act == A_SLEEP ->
@@ -306,26 +315,34 @@ proctype worker()
      seen = ww;                                        /* BUG: read after unlocking */
 #endif
      /* wait_on(wake_word_, seen): FUTEX_WAIT compares and sleeps atomically */
-     atomic {
+     d_step {
        if
        :: ww == seen -> wwait = 1
        :: else -> skip                                 /* EAGAIN */
-       fi
+       fi;
+       seen = 0
      };
      if
      :: wwait == 0 -> skip                             /* woken (or never slept) */
-     :: atomic { wwait == 1 && spur > 0 -> spur--; wwait = 0 }   /* spurious / EINTR */
+     :: d_step { wwait == 1 && spur > 0 -> spur--; wwait = 0 }   /* spurious / EINTR */
      fi;
-     atomic { mtx == 0 -> mtx = 1; wsleep = 0; TOP() } /* lock.lock(); worker_sleeping_ = false */
+     d_step { mtx == 0 -> mtx = 1; wsleep = 0; TOP() } /* lock.lock(); worker_sleeping_ = false */
 
   :: act == A_EXIT -> break                            /* next_task returned nullptr */
   od;
   /* core::run: the postlude runs; the OS thread ends. */
-  assert(qlen == 0);                                   /* P4: join drains */
-  worker_exited = 1
+  skip;
+  d_step {
+    assert(qlen == 0);                                 /* P4: join drains */
+    worker_exited = 1
+  }
 }
 
 /* ================================================================================== */
+#define OUT_VALUE   0   /* returned the result (or rethrew the task's exception) */
+#define OUT_TIMEOUT 1   /* timeout_error: withdrawn */
+#define OUT_STOPPED 2   /* stopped_error: refused */
+
 proctype submitter(byte s)
 {
   byte k = 0;
@@ -334,15 +351,18 @@ proctype submitter(byte s)
   bit  ok;
   bit  wk;
   byte casr;       /* the value compare_exchange_strong found */
+  byte out;
   byte j;
 
   do
   :: k == NK -> break
   :: k < NK ->
-     r = s * NK + k;
      /* thread.hpp: thread::submit / submit_for: `detail::submit_record<F> record(f);`
       * the record is built in this frame (the same stack slot every time). */
-     d_step { gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0 };
+     d_step {
+       r = s * NK + k;
+       gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0
+     };
 #if TIMED
      if
      :: timed = 0                                      /* submit -> core::submit_and_wait */
@@ -352,13 +372,13 @@ proctype submitter(byte s)
 
      /* core::accept (src/core.cpp) */
 #ifdef BUG_ACCEPT_PHASE_OUTSIDE_LOCK
-     atomic { mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0 };
+     d_step { mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0 };
      if
-     :: ok -> atomic { mtx == 0 -> mtx = 1; LINK(r); WAKE_LOCKED(wk) }   /* BUG: re-locked */
+     :: ok -> d_step { mtx == 0 -> mtx = 1; LINK(r); WAKE_LOCKED(wk) }   /* BUG: re-locked */
      :: else -> skip
      fi;
 #else
-     atomic {
+     d_step {
        mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
        if
        :: phase == RUNNING ->                          /* open (plain thread: running only) */
@@ -369,108 +389,83 @@ proctype submitter(byte s)
      };
 #endif
      if
-     :: !ok -> goto ret                                /* refused: never linked, never runs */
+     :: !ok -> out = OUT_STOPPED; goto ret             /* refused: never linked, never runs */
      :: else -> skip
      fi;
      if
-     :: wk -> WAKE_WORKER                              /* wake_one(&wake_word_) after unlock */
+     :: wk -> d_step { WAKE_WORKER; wk = 0 }           /* wake_one(&wake_word_) after unlock */
      :: else -> skip
      fi;
      if
-     :: timed -> goto timed_wait
+     :: timed -> goto tloop
      :: else -> skip
      fi;
 
-     /* ---- completion::wait() (task_node.hpp) ---------------------------------------- */
-wait_untimed:
-     if                                                /* spin_until([this]{ return done(); }) */
-     :: cs[s] == kDone -> goto got                     /* done(): load(acquire) */
-     :: true -> skip                                   /* budget spent (or stale read) */
-     fi;
+     /* ---- completion::wait() (task_node.hpp) ----------------------------------------
+      * spin_until(done()) only reads state_; the CAS in park_for reads it too and
+      * returns true on kDone, so the spin's reads are folded into the CAS below. */
 park:                                                  /* while (!park_for(max)) {} */
+     skip;
 #ifdef BUG_CALLER_NO_ANNOUNCE
      casr = cs[s];                                     /* BUG: no CAS, sleeps on kPending */
      if
      :: casr == kDone -> goto got
      :: else -> skip
      fi;
-     atomic { if :: cs[s] == kPending -> swait[s] = 1 :: else -> skip fi };
+     d_step { if :: cs[s] == kPending -> swait[s] = 1 :: else -> skip fi };
 #else
-     atomic {                                          /* CAS kPending -> kSleeping, acquire */
+     d_step {                                          /* CAS kPending -> kSleeping, acquire */
        if
        :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
        :: else -> casr = cs[s]
        fi
      };
      if
-     :: casr == kDone -> goto got                      /* failed, expected == kDone */
-     :: else -> skip
+     :: casr == kDone -> casr = 0; goto got            /* failed, expected == kDone: true */
+     :: else -> casr = 0
      fi;
-     /* wait_on(state_, kSleeping) */
-     atomic { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
+     /* wait_on(state_, kSleeping): the kernel compares and sleeps atomically */
+     d_step { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
 #endif
      if
      :: swait[s] == 0 -> skip                          /* woken by wake_all, or EAGAIN */
-     :: atomic { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
+     :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
      fi;
-     if                                                /* return done() */
-     :: cs[s] == kDone -> goto got
-     :: else -> goto park
-     fi;
+     goto park;                                        /* return done(): re-read by the CAS */
 
-     /* ---- completion::wait_until(deadline) ------------------------------------------ */
-timed_wait:
-     if                                                /* if (done()) return true */
-     :: cs[s] == kDone -> goto got
-     :: else -> skip
-     fi;
+     /* ---- completion::wait_until(deadline) ------------------------------------------
+      * Its reads of state_ -- `if (done()) return true`, the spin on done() || deadline,
+      * and `left <= 0: return done()` at the top of the loop -- all have the same shape:
+      * read state_; kDone -> true; else, if the deadline passed -> false; else go on. */
+tloop:
      if
-     :: goto timedout                                  /* now >= deadline: return false */
-     :: skip
+     :: cs[s] == kDone -> goto got                     /* done() */
+     :: cs[s] != kDone -> goto timedout                /* now >= deadline: return false */
+     :: true -> skip                                   /* deadline not yet / budget spent */
      fi;
-     if                                                /* spin_until(done() || now >= deadline) */
-     :: cs[s] == kDone -> goto got
-     :: true ->                                        /* the deadline passed while spinning */
-        if                                             /* if (done()) return true; return false */
-        :: cs[s] == kDone -> goto got
-        :: else -> goto timedout
-        fi
-     :: true -> skip                                   /* budget spent */
-     fi;
-tloop:                                                 /* for (;;) */
-     if
-     :: true ->                                        /* left <= 0: return done() */
-        if
-        :: cs[s] == kDone -> goto got
-        :: else -> goto timedout
-        fi
-     :: true -> skip
-     fi;
-     atomic {                                          /* park_for(slice): CAS kPending -> kSleeping */
+     d_step {                                          /* park_for(slice): CAS kPending -> kSleeping */
        if
        :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
        :: else -> casr = cs[s]
        fi
      };
      if
-     :: casr == kDone -> goto got
-     :: else -> skip
+     :: casr == kDone -> casr = 0; goto got
+     :: else -> casr = 0
      fi;
      /* wait_on_for(state_, kSleeping, slice) */
-     atomic { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
+     d_step { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
      if
      :: swait[s] == 0 -> skip                          /* woken, or EAGAIN */
-     :: atomic { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
-     :: swait[s] == 1 -> swait[s] = 0                  /* ETIMEDOUT */
+     :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
+     :: d_step { swait[s] == 1 -> swait[s] = 0 }       /* ETIMEDOUT */
      fi;
-     if                                                /* if (park_for(slice)) return true */
-     :: cs[s] == kDone -> goto got
-     :: else -> goto tloop
-     fi;
+     goto tloop;                                       /* if (park_for(slice)) return true; loop */
 
      /* ---- core::submit_and_wait_until: if (withdraw(n)) return false; ---------------- */
 timedout:
-     atomic {
+     skip;
+     d_step {
        mtx == 0 -> mtx = 1;                            /* core::withdraw: lock_guard */
 #ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
        if :: true ->                                   /* BUG: no `if (!n.queued) return false` */
@@ -502,27 +497,33 @@ timedout:
           fi;
           queued[s] = 0;                               /* n.queued = false */
           has_work = (qlen > 0);                       /* has_work_.store(head_ != nullptr) */
-          assert(!ran[r]);                             /* P1: a withdrawn task never ran */
-          withdrawn[r] = 1;
           ok = 1
 #ifndef BUG_WITHDRAW_NO_QUEUED_CHECK
        :: else -> ok = 0                               /* the worker started it */
 #endif
        fi;
+       j = 0;
        mtx = 0
      };
      if
-     :: ok -> goto ret                                 /* throw timeout_error: never runs */
-     :: else -> goto wait_untimed                      /* n.done.wait(): it runs to the end */
+     :: ok -> out = OUT_TIMEOUT; goto ret              /* throw timeout_error: never runs */
+     :: else -> goto park                              /* n.done.wait(): it runs to the end */
      fi;
 
 got:
-     /* record.result.take(): the value or the very exception */
-     assert(result[s] && ran[r]);                      /* P5 */
+     out = OUT_VALUE;
 ret:
-     /* the submitter returns: the frame (and the record in it) is gone */
+     /* thread.hpp: record.result.take() (OUT_VALUE) or the throw; then the submitter
+      * returns and its frame (with the record in it) is gone. */
      skip;
-     d_step { live[s] = 0; k++ }
+     d_step {
+       if
+       :: out == OUT_VALUE -> assert(result[s] && ran[s])   /* P5 + P1: it ran, result visible */
+       :: else -> assert(!ran[s])                            /* P1: refused/withdrawn: never ran */
+       fi;
+       live[s] = 0; k++;
+       out = 0; ok = 0; timed = 0; r = 0
+     }
   od
 }
 
@@ -531,7 +532,7 @@ proctype joiner()
 {
   bit wk;
   /* core::join -> core::stop_accepting (src/core.cpp) */
-  atomic {
+  d_step {
     mtx == 0 -> mtx = 1;
     if
     :: phase == RUNNING -> phase = DRAINING
@@ -545,7 +546,7 @@ proctype joiner()
 #endif
   };
   if
-  :: wk -> WAKE_WORKER
+  :: wk -> WAKE_WORKER                                 /* wake_one(&wake_word_) */
   :: else -> skip
   fi;
   worker_exited == 1;                                  /* os_thread_->join() */
@@ -561,20 +562,19 @@ proctype returner(byte i)
   byte r = NR + i;
   bit ok;
   bit wk;
-  atomic {
+  d_step {
     mtx == 0 -> mtx = 1;                               /* core::begin_return */
     if
-    :: phase == RUNNING -> pret++; ok = 1
+    :: phase == RUNNING -> pret++; ok = 1; rlive[i] = 1
     :: else -> ok = 0                                  /* stopped_error */
     fi;
     mtx = 0
   };
   if
   :: ok ->
-     rlive[i] = 1;                                     /* the node in the coroutine frame */
      if
-     :: atomic { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return */
-     :: atomic { mtx == 0 -> mtx = 1; pret--; WAKE_LOCKED(wk) }           /* cancel_return */
+     :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return */
+     :: d_step { mtx == 0 -> mtx = 1; pret--; rlive[i] = 0; WAKE_LOCKED(wk) }  /* cancel_return */
      fi;
      if
      :: wk -> WAKE_WORKER
@@ -605,16 +605,15 @@ init
     do
     :: x < RETURNS -> run returner(x); x++
     :: else -> break
-    od
+    od;
+    x = 0
   };
   _nr_pr == 1;                                         /* everyone else finished */
-  /* P1 + P4, at the end: accepted and not withdrawn <=> ran, exactly once */
+  /* Submitters checked their own outcome when they returned.  Returns: linked <=> ran. */
   x = 0;
   do
-  :: x < NT ->
-     assert((accepted[x] && !withdrawn[x]) == ran[x]);
-     x++
+  :: x < RETURNS -> assert(racc[x] == rran[x]); x++
   :: else -> break
   od;
-  assert(qlen == 0 && joined && phase == CLOSED)
+  assert(qlen == 0 && joined && phase == CLOSED)       /* P4 */
 }
