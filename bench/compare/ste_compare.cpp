@@ -701,7 +701,9 @@ struct target {
 };
 
 void print_targets(run_context const& ctx) {
-  std::printf("\nIssue 3 targets (ste / peer, median of per-repetition ratios):\n");
+  std::printf(
+      "\nIssue 3 targets (ste / peer, median of per-repetition ratios; time targets on the "
+      "median latency, then on the mean round trip):\n");
   static constexpr std::array<target, 6> kTargets = {{
       {"OS decides, time vs rust-ste-0.1", 0, rust_replica_peer::name, false, 1.0},
       {"OS decides, time vs asio", 0, "asio", false, 0.7},
@@ -723,6 +725,25 @@ void print_targets(run_context const& ctx) {
                           : (t.throughput ? v >= t.goal : v <= t.goal) ? "met"
                                                                        : "NOT MET";
     std::printf("  %-38s %8s  target %-8s %s\n", t.what, ratio_text(v).c_str(), goal, verdict);
+    if (!t.throughput) {
+      // The same target on the mean round trip (total time / round trips, i.e. the
+      // inverse of the throughput ratio with one submitter): the way the Rust crate's
+      // figures (5.0 / 13.8 µs per round trip) were measured. The median hides a bimodal
+      // peer's slow mode; the mean does not.
+      double mean_ratio = std::nan("");
+      for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
+        if (std::string_view(ctx.sys[s].name) != t.peer || t.place >= ctx.places.size()) continue;
+        std::vector<double> per_rep;
+        for (auto const& x : ctx.stats[t.place][s])
+          if (x.valid && x.rps_ratio > 0) per_rep.push_back(1.0 / x.rps_ratio);
+        if (!per_rep.empty()) mean_ratio = median(per_rep);
+      }
+      char const* mean_verdict = std::isnan(mean_ratio)   ? "not measured"
+                                 : mean_ratio <= t.goal ? "met"
+                                                        : "NOT MET";
+      std::printf("  %-38s %8s  target %-8s %s\n", "  ...on the mean round trip",
+                  ratio_text(mean_ratio).c_str(), goal, mean_verdict);
+    }
   }
   double const idle = ctx.idle_percent.empty() ? std::nan("") : median(ctx.idle_percent);
   std::printf("  %-38s %7.2f%%  target <= 1%%     %s\n", "idle worker CPU", idle,
