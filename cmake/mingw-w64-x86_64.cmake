@@ -18,17 +18,19 @@ set(CMAKE_RC_COMPILER ${STE_MINGW_TRIPLE}-windres)
 
 # Look for libraries, headers and CMake packages in the MinGW sysroot only, never in the
 # host's /usr (a Linux GoogleTest or libsqlite3 must not be picked up); host programs
-# (pkg-config, ...) still come from the host.
-set(CMAKE_FIND_ROOT_PATH /usr/${STE_MINGW_TRIPLE})
+# (pkg-config, ...) still come from the host. Further roots (say, the prefix where you
+# installed Windows builds of your dependencies) may be given with
+# -DCMAKE_FIND_ROOT_PATH=<dir>: they are kept, and searched first.
+list(APPEND CMAKE_FIND_ROOT_PATH /usr/${STE_MINGW_TRIPLE})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
 # pkg-config must not report the host's .pc files either (pkg_check_modules would then
-# "find" Linux libraries); point it at the sysroot's.
+# "find" Linux libraries): search the sysroot's instead of the host's default path
+# (PKG_CONFIG_PATH, if set, is still searched first).
 set(ENV{PKG_CONFIG_LIBDIR} /usr/${STE_MINGW_TRIPLE}/lib/pkgconfig)
-set(ENV{PKG_CONFIG_PATH} "")
 
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 

@@ -11,6 +11,8 @@
 # STE_WINE_LINGER seconds (default 120) without any Wine program running.
 # (Starting the server persistent *without* the warm-up run made CTest hang.)
 #
+#   cmake/wine-run.sh --stop     # stops that wineserver now (CI does, after the suite)
+#
 # Environment:
 #   STE_WINEPREFIX   the prefix to use (default: $TMPDIR/ste-wineprefix-<uid>)
 #   STE_WINE         the wine loader (default: /usr/lib/wine/wine64, then wine64 on PATH)
@@ -19,6 +21,11 @@ set -eu
 WINEPREFIX="${STE_WINEPREFIX:-${TMPDIR:-/tmp}/ste-wineprefix-$(id -u)}"
 WINEDEBUG=-all
 export WINEPREFIX WINEDEBUG
+
+if [ "${1:-}" = "--stop" ]; then
+  [ -d "$WINEPREFIX" ] && wineserver -k 2>/dev/null || true
+  exit 0
+fi
 
 wine="${STE_WINE:-/usr/lib/wine/wine64}"
 if [ ! -x "$wine" ]; then

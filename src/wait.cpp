@@ -20,7 +20,17 @@
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
+// WaitOnAddress is declared for Windows 8 (0x0602) and later only. A build that targets
+// an older version explicitly gets 0x0602 in this file; without _WIN32_WINNT the SDK
+// (and MinGW-w64) defaults to a newer target anyway.
+#if defined(_WIN32_WINNT) && _WIN32_WINNT < 0x0602
+#undef _WIN32_WINNT
+#define _WIN32_WINNT 0x0602
+#endif
 #include <windows.h>
+#if defined(_MSC_VER)
+#pragma comment(lib, "synchronization.lib")  // WaitOnAddress; CMake links it too
+#endif
 #else
 #include <condition_variable>
 #include <mutex>

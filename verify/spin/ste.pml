@@ -1,57 +1,70 @@
 /*
  * ste.pml — a Spin (Promela) model of ste's hand-off protocol, as built.
+ * Run it with verify/run (which also runs the seeded bugs); see verify/README.md.
  *
  * What is modelled (each step names the C++ it stands for, as file:function):
- *   - NS submitter threads, each making NK blocking hand-offs, one after the other, with
- *     the task record in the submitter's stack frame.  Each hand-off is `submit` or, when
- *     TIMED, nondeterministically `submit_for` (deadline may pass at any moment).
- *   - the worker thread (core::run / core::next_task / core::run_one / submit_record::run
- *     / completion::signal), including its idle protocol (has_work_ spin, then
- *     worker_sleeping_ + wake_word_ futex).
- *   - one joiner racing everything (core::join -> core::stop_accepting, then joining the
- *     OS thread).
- *   - optionally RETURNS coroutine returns (core::begin_return, then accept_return or
- *     cancel_return from another thread): the pending_returns_ counter that keeps the
- *     thread from closing.
- *   - futexes: wait_on(word, expected) blocks while word == expected (compare and sleep
- *     are one atomic step, as in the kernel); wake_one/wake_all take an ADDRESS (a key)
- *     and never touch the record.  Every futex wait may also return spuriously (EINTR,
- *     stale wake of a re-used address), SPUR times in total, and timed waits may time out.
+ *   - NS submitter threads (plain threads), each making NK blocking hand-offs one after
+ *     the other, the task record in the submitter's stack frame.  Each hand-off is
+ *     thread::submit or, when TIMED, nondeterministically thread::submit_for (its
+ *     deadline may pass at any moment).
+ *   - the worker thread: core::run / core::next_task / core::run_one /
+ *     submit_record::run / completion::signal, with its idle protocol (has_work_ spin,
+ *     then worker_sleeping_ + wake_word_ futex).
+ *   - one joiner racing everything: core::join -> core::stop_accepting, then joining
+ *     the OS thread.
+ *   - optionally RETURNS coroutine returns: a task on the worker announces one with
+ *     core::begin_return (submit_async_awaiter::await_suspend), another thread comes
+ *     back with core::accept_return(n, true) (submit_async_awaiter::done): the
+ *     pending_returns_ counter that keeps the thread from closing.
+ *   - futexes (src/wait.cpp): wait_on(word, expected) blocks while word == expected
+ *     (compare and sleep are one atomic step, as in the kernel); wake_one/wake_all take
+ *     an ADDRESS (a key) and never touch the record.  Every untimed futex wait may also
+ *     return spuriously (EINTR, or a stale wake of a re-used stack address), SPUR times
+ *     in total; timed waits may time out at any moment.
  *
  * Record lifetime.  A submitter has one stack slot, re-used by each of its hand-offs (as
  * the real frame would be).  live[s]/gen[s] say which record (generation) the slot holds
  * right now; the record dies when the submitter "returns" (value, exception,
  * stopped_error or timeout_error).  Every read or write of a record by anyone other than
- * its owner is ACCESS(r): an assertion that record r is still the live one in its slot.
- * The futex wake after signal() is not an access (the kernel hashes the address), and
- * the model lets it wake whatever now waits on that slot (a stale, spurious wake-up).
+ * its owner -- the worker, and other submitters unlinking neighbours -- is ACCESS(r): an
+ * assertion that record r is still the live one in its slot.  The futex wake after
+ * signal() is not an access (the kernel hashes the address); it wakes whatever sleeps on
+ * that slot now (maybe a later record: a spurious wake-up for it).
  *
- * Properties checked (all are safety properties; Spin's default search):
+ * Properties checked (all safety properties; Spin's default search):
  *   P1 exactly once : an accepted task runs exactly once; a withdrawn or refused one
- *                     never (assertions on ran[], plus the final check in init).
+ *                     never (assertions on ran[] in the worker and at each return).
  *   P2 no late touch: nobody reads or writes a record after its submitter returned
  *                     (ACCESS assertions).
- *   P3 no lost wake : no invalid end state: no thread sleeps forever, join() returns,
- *                     every submitter returns (Spin's deadlock check; spurious wake-ups
+ *   P3 no lost wake : no invalid end state: no thread sleeps forever, every submitter
+ *                     returns, join() returns (Spin's deadlock check; spurious wake-ups
  *                     are bounded by SPUR so that they cannot hide a lost wake-up).
- *   P4 join drains  : when the worker exits, the queue is empty and every accepted task
- *                     ran (assert at worker exit and the final check).
- *   P5 result       : a submitter that returns normally sees the result written
- *                     (assert in the submitter).
+ *   P4 join drains  : when the worker exits the queue is empty, the thread is closed,
+ *                     and every linked return ran (asserts at worker exit and in init).
+ *   P5 result       : a submitter that returns normally sees its result written.
  *
- * Critical sections.  Every stretch of code that holds core::queue_mutex_ is one
- * `atomic` block that starts by taking `mtx`.  This is a sound reduction: inside a
- * section everything touched is guarded by the mutex, except has_work_ (a store read
- * by the worker's spin only) and wake_word_ (bumped only while the worker announced it
- * sleeps, i.e. while it does not spin), so a lock-free observer can see at most one of
- * them change inside any one section, which the atomic block also allows.  ACCESS
- * assertions inside a section stay sound because a record's death is monotone.
+ * Abstractions (each sound for these properties; the argument is next to the code):
+ *   - queue_mutex_ (a spin_lock) sections are d_step blocks that take `mtx`.  Inside a
+ *     section everything is guarded by the lock except has_work_ (read only by the
+ *     worker's spin) and wake_word_ (bumped only while the worker announced it sleeps,
+ *     i.e. does not spin), so a lock-free observer sees at most one of them change in
+ *     any one section, which the atomic step also allows.  ACCESS assertions inside a
+ *     section stay sound because a record's death is monotone.
+ *   - Spin explores sequentially consistent executions.  Where the C++ uses relaxed or
+ *     acquire loads whose stale values matter (the has_work_ hint, done() before a
+ *     withdrawal) the model lets the load return the older value too.  The memory
+ *     orders themselves are Relacy's job (verify/relacy).
+ *   - Purely local steps and reads that commute (a futex wait returning, a spin's
+ *     repeated reads that the next CAS repeats) are merged into the next visible step.
+ * Not modelled: timers (sleep_for), post(), bound<T> values (destroy_bound_values is a
+ * no-op here; see the Relacy bound test), deadlock edges, block_on's nested loop, the
+ * inline path of a submit on the thread itself, join_mutex_ (one joiner).
  *
  * Seeded bugs (each must make Spin fail; see verify/run): compile with -DBUG_...
  *   BUG_TOUCH_AFTER_SIGNAL        worker reads the record after the exchange        -> P2
  *   BUG_SIGNAL_BEFORE_RESULT      exchange(kDone) before the result is stored        -> P5/P2
  *   BUG_WITHDRAW_NO_QUEUED_CHECK  withdraw() unlinks without looking at `queued`     -> P1/P2
- *   BUG_POP_KEEPS_QUEUED          next_task() does not clear `queued` when it starts -> P1
+ *   BUG_POP_KEEPS_QUEUED          next_task() does not clear `queued` when it starts -> P1/P2
  *   BUG_SLEEP_NO_RECHECK          worker trusts the has_work_ spin, sleeps without
  *                                 re-checking the queue under the lock               -> P3
  *   BUG_WAKE_WORD_READ_LATE       worker reads wake_word_ after unlocking            -> P3
@@ -62,7 +75,10 @@
  *                                 empty ("join closes before draining")              -> P4
  *   BUG_ACCEPT_PHASE_OUTSIDE_LOCK accept() checks the phase, unlocks, then links     -> P4/P3
  *   BUG_CLOSE_IGNORES_RETURNS     worker closes with returns still announced
- *                                 (needs RETURNS >= 1)                               -> P1/P4
+ *                                 (needs RETURNS >= 1)                               -> P4/P1
+ * Known weakness (not a seeded bug: the code as it is, called differently):
+ *   CANCEL_OFF_THREAD             core::cancel_return() from another thread while the
+ *                                 worker drains: the wake-up is lost (W1 in the README).
  */
 
 #ifndef NS
@@ -101,6 +117,8 @@
 #define A_IDLE    3
 #define A_SLEEP   4
 #define A_EXIT    5
+#define A_SIGNALLED 7
+#define A_RAN     8
 
 /* ---- core, guarded by queue_mutex_ -------------------------------------------- */
 bit  mtx;                 /* core::queue_mutex_ */
@@ -124,6 +142,7 @@ byte cs[NS];              /* completion::state_ of that record */
 bit  queued[NS];          /* task_node::queued of that record (guarded by the mutex) */
 bit  result[NS];          /* result_slot written */
 bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
+byte rbegun;              /* returns announced so far (begin_return) */
 
 /* ---- ghost bookkeeping ------------------------------------------------------------- */
 bit  ran[NS];             /* the worker invoked the record now in slot s (reset per record) */
@@ -131,6 +150,7 @@ bit  racc[RETURNS + 1];   /* return node NR+i was linked by accept_return */
 bit  rran[RETURNS + 1];   /* ... and invoked by the worker */
 bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
 bit  joined;              /* core::join returned */
+byte finished;            /* submitters and joiner that have finished */
 
 #define VALID(r) (((r) < NR) -> (live[(r) / NK] && gen[(r) / NK] == (r) % NK) : rlive[(r) - NR])
 #define ACCESS(r) assert(VALID(r))   /* P2: the record is still its submitter's */
@@ -217,10 +237,12 @@ inline TOP() {
 }
 
 /* ================================================================================== */
+#define A_WAIT    6   /* the worker sleeps in wait_on(wake_word_, seen) */
+
 proctype worker()
 {
   byte n = NONE;   /* the node next_task returned */
-  byte act;        /* next_task's decision */
+  byte act;        /* next_task's decision: where the worker is */
   bit  dseen;      /* core::draining_seen_ */
   bit  more;       /* spin_until's result */
   byte seen;       /* wake_word_ as read under the lock */
@@ -231,60 +253,77 @@ proctype worker()
    * next_task: std::unique_lock lock(queue_mutex_); for (;;) { ... } */
   d_step { mtx == 0 -> mtx = 1; TOP() };
   do
-  :: act == A_RUN ->
-     if
-     :: n < NR ->
-        /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp): reads invoke
-         * and self->f, runs f, result_slot::run stores the value/exception, then
-         * completion::signal: key = &state_ (computed first); prev = exchange(kDone, release).
-         * The caller reads nothing the run writes before it sees kDone, so running and
-         * signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
-        d_step {
-          ACCESS(n);
-          assert(!ran[n / NK]);                        /* P1: never twice */
-          ran[n / NK] = 1;
+  :: d_step {
+       act == A_RUN && rbegun < RETURNS ->
+       /* The task about to run is a coroutine that leaves with
+        * co_await other.submit_async(t): submit_async_awaiter::await_suspend calls
+        * core::begin_return() here, on this thread (open even while draining). */
+       mtx == 0 -> mtx = 1;
+       assert(phase != CLOSED);
+       pret++; rlive[rbegun] = 1; rbegun++;
+       mtx = 0
+     }
+  :: d_step {
+       act == A_RUN && n < NR ->
+       /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp): reads invoke
+        * and self->f, runs f, result_slot::run stores the value/exception, then
+        * completion::signal: key = &state_ (computed first); prev = exchange(kDone,
+        * release).  The caller reads nothing the run writes before it sees kDone, so
+        * running and signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
+       ACCESS(n);
+       assert(!ran[n / NK]);                           /* P1: never twice */
+       ran[n / NK] = 1;
 #ifndef BUG_SIGNAL_BEFORE_RESULT
-          result[n / NK] = 1;
+       result[n / NK] = 1;
 #endif
-          prev = cs[n / NK]; cs[n / NK] = kDone        /* exchange(kDone, release) */
-        };
+       prev = cs[n / NK]; cs[n / NK] = kDone;          /* exchange(kDone, release) */
+       act = A_SIGNALLED
+     }
 #ifdef BUG_SIGNAL_BEFORE_RESULT
-        d_step { ACCESS(n); result[n / NK] = 1 };      /* BUG: result stored after the signal */
+     ; d_step { ACCESS(n); result[n / NK] = 1 }        /* BUG: result stored after the signal */
 #endif
 #ifdef BUG_TOUCH_AFTER_SIGNAL
-        ACCESS(n);                                     /* BUG: e.g. re-reads state_ to decide the wake */
+     ; ACCESS(n)                                       /* BUG: e.g. re-reads state_ to decide the wake */
 #endif
-        /* if (prev == kSleeping) wake_all(key): FUTEX_WAKE by address only, NOT an access.
-         * Whoever sleeps on that stack address now is woken (maybe a later record). */
-        d_step {
-          if
-          :: prev == kSleeping -> swait[n / NK] = 0
-          :: else -> skip
-          fi;
-          prev = 0; n = NONE
-        }
-     :: else ->
-        /* timer_node::run / a return node: handle.resume().  The resumed coroutine may
-         * finish and free its frame before resume() returns: not touched afterwards. */
-        d_step { ACCESS(n); assert(!rran[n - NR]); rran[n - NR] = 1; rlive[n - NR] = 0; n = NONE }
-     fi;
-     d_step { mtx == 0 -> mtx = 1; TOP() }              /* run_one returns; next_task again */
-
-  :: act == A_DRAINED ->
-     /* lock.lock(); if (head_ || !timers_.empty() || pending_returns_) continue;
-      * phase_ = closed; return nullptr; */
-     d_step {
+  :: d_step {
+       act == A_SIGNALLED && prev == kSleeping ->
+       /* if (prev == kSleeping) wake_all(key): FUTEX_WAKE by address only, NOT an access.
+        * Whoever sleeps on that stack address now is woken (maybe a later record). */
+       swait[n / NK] = 0;
+       prev = 0; n = NONE; act = A_RAN
+     }
+  :: d_step {
+       (act == A_RAN || (act == A_SIGNALLED && prev != kSleeping)) ->
+       /* run_one returns; next_task(nullptr) locks again */
+       prev = 0; n = NONE;
+       mtx == 0 -> mtx = 1; TOP()
+     }
+  :: d_step {
+       act == A_RUN && n >= NR ->
+       /* timer_node::run / a return node: handle.resume().  The resumed coroutine may
+        * finish and free its frame before resume() returns: not touched afterwards. */
+       ACCESS(n); assert(!rran[n - NR]); rran[n - NR] = 1; rlive[n - NR] = 0; n = NONE;
+       mtx == 0 -> mtx = 1; TOP()                      /* next_task(nullptr) again */
+     }
+  :: d_step {
+       act == A_DRAINED ->
+       /* lock.unlock(); destroy_bound_values(); lock.lock();
+        * if (head_ || !timers_.empty() || pending_returns_) continue;
+        * phase_ = closed; return nullptr; */
        mtx == 0 -> mtx = 1;
 #ifdef BUG_CLOSE_EARLY
        phase = CLOSED; mtx = 0; act = A_EXIT
 #else
        if
+#ifdef BUG_CLOSE_IGNORES_RETURNS
+       :: qlen > 0 -> TOP()                            /* BUG: announced returns ignored */
+#else
        :: qlen > 0 || pret > 0 -> TOP()
+#endif
        :: else -> phase = CLOSED; mtx = 0; act = A_EXIT
        fi
 #endif
      }
-
   :: act == A_IDLE ->
      /* more = spin_until([this] { return has_work_.load(relaxed); })
       * A relaxed hint: it may see true, or give up (also stale: false though true). */
@@ -309,25 +348,25 @@ proctype worker()
        fi;
        more = 0
      }
-
   :: act == A_SLEEP ->
 #ifdef BUG_WAKE_WORD_READ_LATE
      seen = ww;                                        /* BUG: read after unlocking */
 #endif
-     /* wait_on(wake_word_, seen): FUTEX_WAIT compares and sleeps atomically */
      d_step {
+       /* wait_on(wake_word_, seen): FUTEX_WAIT compares and sleeps atomically */
        if
        :: ww == seen -> wwait = 1
        :: else -> skip                                 /* EAGAIN */
        fi;
-       seen = 0
-     };
-     if
-     :: wwait == 0 -> skip                             /* woken (or never slept) */
-     :: d_step { wwait == 1 && spur > 0 -> spur--; wwait = 0 }   /* spurious / EINTR */
-     fi;
-     d_step { mtx == 0 -> mtx = 1; wsleep = 0; TOP() } /* lock.lock(); worker_sleeping_ = false */
-
+       seen = 0; act = A_WAIT
+     }
+  :: d_step {
+       act == A_WAIT && wwait == 1 && spur > 0 -> spur--; wwait = 0   /* spurious / EINTR */
+     }
+  :: d_step {
+       act == A_WAIT && wwait == 0 ->                  /* woken (or EAGAIN): wait_on returns */
+       mtx == 0 -> mtx = 1; wsleep = 0; TOP()          /* lock.lock(); worker_sleeping_ = false */
+     }
   :: act == A_EXIT -> break                            /* next_task returned nullptr */
   od;
   /* core::run: the postlude runs; the OS thread ends. */
@@ -342,6 +381,23 @@ proctype worker()
 #define OUT_VALUE   0   /* returned the result (or rethrew the task's exception) */
 #define OUT_TIMEOUT 1   /* timeout_error: withdrawn */
 #define OUT_STOPPED 2   /* stopped_error: refused */
+
+/* core::accept (src/core.cpp): lock held; links, or refuses when the phase is not
+ * running (a plain thread's submit is open only while running). */
+inline ACCEPT_LOCKED() {
+  if
+  :: phase == RUNNING -> ok = 1; LINK(r); WAKE_LOCKED(wk)   /* link_locked; wake_worker_locked */
+  :: else -> ok = 0; mtx = 0                                /* unlock; throw stopped_error */
+  fi
+}
+
+/* The CAS of completion::park_for: compare_exchange_strong(kPending -> kSleeping, acquire) */
+inline CAS() {
+  if
+  :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
+  :: else -> casr = cs[s]
+  fi
+}
 
 proctype submitter(byte s)
 {
@@ -358,156 +414,134 @@ proctype submitter(byte s)
   :: k == NK -> break
   :: k < NK ->
      /* thread.hpp: thread::submit / submit_for: `detail::submit_record<F> record(f);`
-      * the record is built in this frame (the same stack slot every time). */
-     d_step {
+      * the record is built in this frame (the same stack slot every time); then
+      * core::accept.  One step: building the record touches only this frame. */
+     atomic {
        r = s * NK + k;
-       gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0
-     };
+       gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
 #if TIMED
-     if
-     :: timed = 0                                      /* submit -> core::submit_and_wait */
-     :: timed = 1                                      /* submit_for -> core::submit_and_wait_until */
-     fi;
+       if
+       :: timed = 0                                    /* submit -> core::submit_and_wait */
+       :: timed = 1                                    /* submit_for -> submit_and_wait_until */
+       fi;
 #endif
-
-     /* core::accept (src/core.cpp) */
 #ifdef BUG_ACCEPT_PHASE_OUTSIDE_LOCK
-     d_step { mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0 };
+       mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0
+     };
      if
      :: ok -> d_step { mtx == 0 -> mtx = 1; LINK(r); WAKE_LOCKED(wk) }   /* BUG: re-locked */
      :: else -> skip
      fi;
+     atomic {
 #else
-     d_step {
        mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
+       ACCEPT_LOCKED();
+#endif
        if
-       :: phase == RUNNING ->                          /* open (plain thread: running only) */
-          ok = 1; LINK(r); WAKE_LOCKED(wk)             /* link_locked(n); wake_worker_locked */
-       :: else ->
-          ok = 0; mtx = 0                              /* unlock; throw stopped_error */
+       :: !ok -> out = OUT_STOPPED; goto ret           /* refused: never linked, never runs */
+       :: ok && !wk && timed -> goto tloop
+       :: ok && !wk && !timed -> goto park
+       :: ok && wk -> skip
        fi
      };
-#endif
-     if
-     :: !ok -> out = OUT_STOPPED; goto ret             /* refused: never linked, never runs */
-     :: else -> skip
-     fi;
-     if
-     :: wk -> d_step { WAKE_WORKER; wk = 0 }           /* wake_one(&wake_word_) after unlock */
-     :: else -> skip
-     fi;
-     if
-     :: timed -> goto tloop
-     :: else -> skip
-     fi;
+     atomic {
+       WAKE_WORKER; wk = 0;                            /* wake_one(&wake_word_) after unlock */
+       if
+       :: timed -> goto tloop
+       :: else -> goto park
+       fi
+     };
 
      /* ---- completion::wait() (task_node.hpp) ----------------------------------------
       * spin_until(done()) only reads state_; the CAS in park_for reads it too and
-      * returns true on kDone, so the spin's reads are folded into the CAS below. */
+      * returns true on kDone, so the spin's reads are folded into the CAS below, and so
+      * is park_for's final `return done()`.  Returning from the futex wait (swait[s]
+      * back to 0) is folded into the next CAS: nobody else can set swait[s] again. */
 park:                                                  /* while (!park_for(max)) {} */
-     skip;
+     if
+     :: atomic {
 #ifdef BUG_CALLER_NO_ANNOUNCE
-     casr = cs[s];                                     /* BUG: no CAS, sleeps on kPending */
-     if
-     :: casr == kDone -> goto got
-     :: else -> skip
-     fi;
-     d_step { if :: cs[s] == kPending -> swait[s] = 1 :: else -> skip fi };
+          swait[s] == 0 -> casr = cs[s];               /* BUG: no CAS, will sleep on kPending */
 #else
-     d_step {                                          /* CAS kPending -> kSleeping, acquire */
-       if
-       :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
-       :: else -> casr = cs[s]
-       fi
-     };
-     if
-     :: casr == kDone -> casr = 0; goto got            /* failed, expected == kDone: true */
-     :: else -> casr = 0
+          swait[s] == 0 -> CAS();                      /* futex returned (or first time): CAS */
+#endif
+          if
+          :: casr == kDone -> casr = 0; goto got       /* failed, expected == kDone: true */
+          :: else -> casr = 0
+          fi
+        }
+     :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }; goto park   /* spurious */
      fi;
      /* wait_on(state_, kSleeping): the kernel compares and sleeps atomically */
-     d_step { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
+#ifdef BUG_CALLER_NO_ANNOUNCE
+     d_step { if :: cs[s] == kPending -> swait[s] = 1 :: else -> skip fi };
+#else
+     d_step { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };   /* else EAGAIN */
 #endif
-     if
-     :: swait[s] == 0 -> skip                          /* woken by wake_all, or EAGAIN */
-     :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
-     fi;
-     goto park;                                        /* return done(): re-read by the CAS */
+     goto park;
 
      /* ---- completion::wait_until(deadline) ------------------------------------------
       * Its reads of state_ -- `if (done()) return true`, the spin on done() || deadline,
       * and `left <= 0: return done()` at the top of the loop -- all have the same shape:
-      * read state_; kDone -> true; else, if the deadline passed -> false; else go on. */
+      * read state_; kDone -> return true; else, if the deadline passed -> return false.
+      * The acquire load may return a stale value, so "deadline passed" is allowed even
+      * when state_ is already kDone: withdraw() then fails and wait() finds kDone.
+      * The timed futex wait may return at any moment (ETIMEDOUT), which subsumes its
+      * wake-ups, spurious or not: it is modelled as a plain delay (no swait). */
 tloop:
      if
-     :: cs[s] == kDone -> goto got                     /* done() */
-     :: cs[s] != kDone -> goto timedout                /* now >= deadline: return false */
-     :: true -> skip                                   /* deadline not yet / budget spent */
-     fi;
-     d_step {                                          /* park_for(slice): CAS kPending -> kSleeping */
-       if
-       :: cs[s] == kPending -> cs[s] = kSleeping; casr = kPending
-       :: else -> casr = cs[s]
-       fi
-     };
-     if
-     :: casr == kDone -> casr = 0; goto got
-     :: else -> casr = 0
-     fi;
-     /* wait_on_for(state_, kSleeping, slice) */
-     d_step { if :: cs[s] == kSleeping -> swait[s] = 1 :: else -> skip fi };
-     if
-     :: swait[s] == 0 -> skip                          /* woken, or EAGAIN */
-     :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }   /* spurious */
-     :: d_step { swait[s] == 1 -> swait[s] = 0 }       /* ETIMEDOUT */
-     fi;
-     goto tloop;                                       /* if (park_for(slice)) return true; loop */
-
-     /* ---- core::submit_and_wait_until: if (withdraw(n)) return false; ---------------- */
-timedout:
-     skip;
-     d_step {
-       mtx == 0 -> mtx = 1;                            /* core::withdraw: lock_guard */
-#ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
-       if :: true ->                                   /* BUG: no `if (!n.queued) return false` */
-#else
-       if
-       :: queued[s] ->                                 /* still linked: not started */
-#endif
-          j = 0;
-          do
-          :: j < qlen && q[j] != r -> j++
-          :: else -> break
-          od;
+     :: cs[s] == kDone -> goto got                     /* done(): return true */
+     :: atomic {                                       /* park_for(slice): the CAS */
+          CAS();
           if
-          :: j < qlen ->
-             if
-             :: j > 0 -> ACCESS(q[j - 1])              /* n.prev->next = n.next */
-             :: else -> skip                           /* head_ = n.next */
-             fi;
-             if
-             :: j + 1 < qlen -> ACCESS(q[j + 1])       /* n.next->prev = n.prev */
-             :: else -> skip                           /* tail_ = n.prev */
-             fi;
+          :: casr == kDone -> casr = 0; goto got
+          :: else -> casr = 0; goto tloop              /* wait_on_for(...); loop */
+          fi
+        }
+     :: d_step {                                       /* deadline: return false, so */
+          mtx == 0 -> mtx = 1;                         /* core::withdraw: lock_guard */
+#ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
+          if :: true ->                                /* BUG: no `if (!n.queued) return false` */
+#else
+          if
+          :: queued[s] ->                              /* still linked: not started */
+#endif
+             j = 0;
              do
-             :: j + 1 < qlen -> q[j] = q[j + 1]; j++
+             :: j < qlen && q[j] != r -> j++
              :: else -> break
              od;
-             qlen--; q[qlen] = NONE
-          :: else -> skip                              /* (only with the BUG: not linked) */
-          fi;
-          queued[s] = 0;                               /* n.queued = false */
-          has_work = (qlen > 0);                       /* has_work_.store(head_ != nullptr) */
-          ok = 1
+             if
+             :: j < qlen ->
+                if
+                :: j > 0 -> ACCESS(q[j - 1])           /* n.prev->next = n.next */
+                :: else -> skip                        /* head_ = n.next */
+                fi;
+                if
+                :: j + 1 < qlen -> ACCESS(q[j + 1])    /* n.next->prev = n.prev */
+                :: else -> skip                        /* tail_ = n.prev */
+                fi;
+                do
+                :: j + 1 < qlen -> q[j] = q[j + 1]; j++
+                :: else -> break
+                od;
+                qlen--; q[qlen] = NONE
+             :: else -> skip                           /* (only with the BUG: not linked) */
+             fi;
+             queued[s] = 0;                            /* n.queued = false */
+             has_work = (qlen > 0);                    /* has_work_.store(head_ != nullptr) */
+             ok = 1
 #ifndef BUG_WITHDRAW_NO_QUEUED_CHECK
-       :: else -> ok = 0                               /* the worker started it */
+          :: else -> ok = 0                            /* the worker started it */
 #endif
-       fi;
-       j = 0;
-       mtx = 0
-     };
-     if
-     :: ok -> out = OUT_TIMEOUT; goto ret              /* throw timeout_error: never runs */
-     :: else -> goto park                              /* n.done.wait(): it runs to the end */
+          fi;
+          j = 0;
+          mtx = 0
+        };
+        if
+        :: ok -> out = OUT_TIMEOUT; goto ret           /* throw timeout_error: never runs */
+        :: else -> goto park                           /* n.done.wait(): it runs to the end */
+        fi
      fi;
 
 got:
@@ -515,13 +549,16 @@ got:
 ret:
      /* thread.hpp: record.result.take() (OUT_VALUE) or the throw; then the submitter
       * returns and its frame (with the record in it) is gone. */
-     skip;
-     d_step {
+     atomic {
        if
        :: out == OUT_VALUE -> assert(result[s] && ran[s])   /* P5 + P1: it ran, result visible */
        :: else -> assert(!ran[s])                            /* P1: refused/withdrawn: never ran */
        fi;
        live[s] = 0; k++;
+       if
+       :: k == NK -> finished++                       /* (ghost: this thread is done) */
+       :: else -> skip
+       fi;
        out = 0; ok = 0; timed = 0; r = 0
      }
   od
@@ -550,36 +587,33 @@ proctype joiner()
   :: else -> skip
   fi;
   worker_exited == 1;                                  /* os_thread_->join() */
-  joined = 1
+  d_step { joined = 1; finished++ }
 }
 
 /* ================================================================================== */
-/* A coroutine that announced it will come back to this thread (core::begin_return,
- * called from submit_async before it leaves), then comes back from another thread
- * (core::accept_return(n, true), never refused) or gives up (core::cancel_return). */
+/* Coroutine returns (include/ste/task.hpp, submit_async_awaiter).  A coroutine running
+ * on this thread does `co_await other.submit_async(t)`: await_suspend calls
+ * core::begin_return() on this thread (the worker, see the A_RUN option in the worker),
+ * then hands `t` to the other thread.  When `t` finishes there, done() calls
+ * core::accept_return(back_, true) from that thread: this process.  (Both cancel_return
+ * call sites run on this thread itself, inside the task that announced, where ++/-- of
+ * pending_returns_ within one task is invisible to the close decision; with
+ * -DCANCEL_OFF_THREAD this process may instead call cancel_return from the other
+ * thread -- see the README: the wake-up is then lost.) */
 proctype returner(byte i)
 {
   byte r = NR + i;
-  bit ok;
   bit wk;
-  d_step {
-    mtx == 0 -> mtx = 1;                               /* core::begin_return */
-    if
-    :: phase == RUNNING -> pret++; ok = 1; rlive[i] = 1
-    :: else -> ok = 0                                  /* stopped_error */
-    fi;
-    mtx = 0
-  };
+end_unannounced:                                       /* (never announced: a valid end) */
+  rbegun > i;                                          /* begin_return() happened */
   if
-  :: ok ->
-     if
-     :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return */
-     :: d_step { mtx == 0 -> mtx = 1; pret--; rlive[i] = 0; WAKE_LOCKED(wk) }  /* cancel_return */
-     fi;
-     if
-     :: wk -> WAKE_WORKER
-     :: else -> skip
-     fi
+  :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return(n, true) */
+#ifdef CANCEL_OFF_THREAD
+  :: d_step { mtx == 0 -> mtx = 1; pret--; rlive[i] = 0; WAKE_LOCKED(wk) }  /* cancel_return() */
+#endif
+  fi;
+  if
+  :: wk -> WAKE_WORKER                                 /* wake_one(&wake_word_) */
   :: else -> skip
   fi
 }
@@ -608,7 +642,8 @@ init
     od;
     x = 0
   };
-  _nr_pr == 1;                                         /* everyone else finished */
+  /* Everyone else finished (returners never announced wait forever at a valid end). */
+  worker_exited && finished == NS + 1;
   /* Submitters checked their own outcome when they returned.  Returns: linked <=> ran. */
   x = 0;
   do
