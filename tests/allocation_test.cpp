@@ -22,11 +22,24 @@ void* counted_alloc(std::size_t size, std::size_t align = 0) {
   void* p = nullptr;
   if (align > alignof(std::max_align_t)) {
     std::size_t const rounded = (size + align - 1) / align * align;
+#if defined(_WIN32)
+    p = _aligned_malloc(rounded, align);  // Windows has no std::aligned_alloc
+#else
     p = std::aligned_alloc(align, rounded);
+#endif
   } else {
     p = std::malloc(size);
   }
   return p;
+}
+
+// Frees what counted_alloc(n, align) returned for align > alignof(max_align_t).
+void aligned_free(void* p) noexcept {
+#if defined(_WIN32)
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
 }
 }  // namespace
 
@@ -47,14 +60,14 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
 void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
 void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, std::nothrow_t const&) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::align_val_t, std::nothrow_t const&) noexcept { aligned_free(p); }
 // clang-format on
 
 namespace {

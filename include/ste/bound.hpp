@@ -19,6 +19,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "ste/detail/core.hpp"
@@ -104,7 +105,10 @@ class bound {
   struct box final : detail::bound_entry {
     template <class... Args>
     explicit box(Args&&... args) {
-      ::new (static_cast<void*>(storage)) T(std::forward<Args>(args)...);
+      if constexpr (std::is_constructible_v<T, Args&&...>)
+        ::new (static_cast<void*>(storage)) T(std::forward<Args>(args)...);
+      else  // an aggregate: clang < 16 has no parenthesised aggregate init (P0960)
+        ::new (static_cast<void*>(storage)) T{std::forward<Args>(args)...};
     }
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
     void destroy_value() noexcept override {
