@@ -46,7 +46,7 @@ TEST(Bound, AccessOffTheThreadThrowsWrongThread) {
   auto b = thread.make_bound<affine>(1);
   EXPECT_THROW(b.get(), ste::wrong_thread);
   EXPECT_THROW(*b, ste::wrong_thread);
-  EXPECT_THROW(b->value, ste::wrong_thread);
+  EXPECT_THROW((void)b->value, ste::wrong_thread);
   EXPECT_THROW(other.submit([&] { return b->value; }), ste::wrong_thread);
 }
 
