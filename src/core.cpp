@@ -209,6 +209,7 @@ std::size_t core::accept(task_node& n) {
     throw stopped_error(message);
   }
   std::size_t const ahead = queued_count_;
+  submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
   link_locked(n);
   wake_worker_locked(lock);
   return ahead;
@@ -316,7 +317,9 @@ task_node* core::next_task(bool const* until) noexcept {
     // while timers are pending). Everything has_work_ announced was looked at above.
     has_work_.store(false, std::memory_order_relaxed);
     lock.unlock();
-    bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); });
+    worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
+    bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); },
+                                 submitter_cpu_.load(std::memory_order_relaxed));
     lock.lock();
     if (more || head_ != nullptr || (phase_ != phase::running && !draining_seen_)) continue;
     if (!timers_.empty() && timers_.front()->deadline <= std::chrono::steady_clock::now())
@@ -430,7 +433,8 @@ void throw_sleep_stopped() {
 
 void core::submit_and_wait(blocking_node& n) {
   wait_edge edge(*this);
-  n.done.wait(accept(n));
+  std::size_t const ahead = accept(n);
+  n.done.wait(ahead, worker_cpu());
 }
 
 core::wait_edge::wait_edge(core& target) : self_(current_core()) {

@@ -86,6 +86,9 @@ class core : public std::enable_shared_from_this<core> {
   /// Returns how many tasks were queued ahead of `n`.
   std::size_t accept(task_node& n);
 
+  /// The CPU the worker last ran on (a hint for the caller's waiting strategy).
+  int worker_cpu() const noexcept { return worker_cpu_.load(std::memory_order_relaxed); }
+
   /// The blocking hand-off behind submit/destroy/make_bound: accept, then wait for the
   /// worker's signal. Throws stopped_error or deadlock_error (then `n` never ran).
   void submit_and_wait(blocking_node& n);
@@ -189,6 +192,11 @@ class core : public std::enable_shared_from_this<core> {
   // when the worker empties the queue. Polled by the worker's spin before it sleeps.
   // Written under queue_mutex_; read relaxed (the lock taken afterwards synchronises).
   std::atomic<bool> has_work_{false};
+  // Where the two sides last ran (current_cpu()), so that each can tell whether the
+  // other shares its CPU and should be yielded to rather than spun on. Hints only:
+  // relaxed, and a stale value costs a little speed, never correctness.
+  std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
+  std::atomic<int> submitter_cpu_{-1};  // written by accept (under the lock)
   // Bumped under queue_mutex_ to wake the sleeping worker; the worker sleeps on it
   // with the value it read under the lock, so a bump after that read is never missed.
   std::atomic<std::uint32_t> wake_word_{0};

@@ -57,8 +57,9 @@ class completion {
   /// Caller side: blocks until signalled (bounded spin, then sleep in the kernel).
   /// `ahead` is how many tasks were queued in front of ours when it was accepted: with
   /// several ahead the wait will be long, so spinning would only take CPU from the worker.
-  void wait(std::size_t ahead = 0) noexcept {
-    if (ahead < kSpinWhenAheadBelow && spin_until([this] { return done(); })) return;
+  void wait(std::size_t ahead = 0, int worker_cpu = -1) noexcept {
+    if (ahead < kSpinWhenAheadBelow && spin_until([this] { return done(); }, worker_cpu))
+      return;
     while (!park_for(std::chrono::nanoseconds::max())) {
     }
   }

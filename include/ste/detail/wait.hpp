@@ -52,13 +52,20 @@ inline void cpu_relax() noexcept {
 /// The bound on busy waiting before a thread sleeps in the kernel (SPEC: ≤ 50 µs).
 inline constexpr std::chrono::microseconds kSpinBudget{50};
 
+/// The CPU the calling thread runs on now, or -1 where the platform cannot tell
+/// (Linux: sched_getcpu, a vDSO call of a few ns). A hint: threads migrate.
+int current_cpu() noexcept;
+
 /// The waiting strategy: returns true as soon as `done()` holds, false once the spin
 /// budget is spent (the caller then sleeps in the kernel). A short `pause` spin catches
 /// a peer running on another CPU; the `yield` phase hands the CPU over when both
-/// threads share one (measured on the 2-vCPU machine: see docs/design.md).
+/// threads share one (measured on the 2-vCPU machine: see docs/design.md). When the
+/// peer last ran on this very CPU (`peer_cpu`), pausing would only delay it: yield at
+/// once.
 template <class Done>
-bool spin_until(Done&& done) noexcept {
-  for (int i = 0; i < 64; ++i) {
+bool spin_until(Done&& done, int peer_cpu = -1) noexcept {
+  bool const share_cpu = peer_cpu >= 0 && peer_cpu == current_cpu();
+  for (int i = share_cpu ? 64 : 0; i < 64; ++i) {
     if (done()) return true;
     cpu_relax();
   }
