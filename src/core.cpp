@@ -228,7 +228,12 @@ void core::begin_return() {
 void core::cancel_return() noexcept {
   std::unique_lock lock(queue_mutex_);
   --pending_returns_;
-  wake_worker_locked(lock);  // it may be waiting only for this return to close
+  // The worker may be idle only because of this return (draining): make a spinning
+  // worker look again, and wake a sleeping one. (Found by the Spin model, check
+  // weakness-cancel-return-off-thread: without has_work_ a worker between its spin and
+  // its sleep missed the change. Today's callers run on the worker itself.)
+  has_work_.store(true, std::memory_order_relaxed);
+  wake_worker_locked(lock);
 }
 
 void core::accept_return(task_node& n, bool announced) noexcept {

@@ -452,8 +452,9 @@ proctype submitter(byte s)
        fi
      };
 
-     /* ---- completion::wait() (task_node.hpp) ----------------------------------------
-      * spin_until(done()) only reads state_; the CAS in park_for reads it too and
+     /* ---- completion::wait(ahead) (task_node.hpp) -----------------------------------
+      * spin_until(done()) (skipped when ahead >= 2, see core::accept's queued_count_)
+      * only reads state_; the CAS in park_for reads it too and
       * returns true on kDone, so the spin's reads are folded into the CAS below, and so
       * is park_for's final `return done()`.  Returning from the futex wait (swait[s]
       * back to 0) is folded into the next CAS: nobody else can set swait[s] again. */
