@@ -81,8 +81,11 @@ std::string describe_self() {
   CPU_ZERO(&set);
   sched_getaffinity(0, sizeof set, &set);
   std::string cpus;
-  for (std::size_t c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+  for (std::size_t c = 0; c < CPU_SETSIZE; ++c) {
+    if (!CPU_ISSET(c, &set)) continue;
+    if (!cpus.empty()) cpus += ',';
+    cpus += std::to_string(c);
+  }
   return std::string(policy == SCHED_FIFO ? "SCHED_FIFO"
                      : policy == SCHED_RR ? "SCHED_RR"
                                           : "SCHED_OTHER") +
