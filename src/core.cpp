@@ -134,7 +134,7 @@ void core::join() {
                             "after draining)");
   std::lock_guard guard(join_mutex_);
   if (!os_thread_) return;  // already joined (or detached)
-  wait_edge edge(*this);    // throws deadlock_error before anything changed
+  wait_edge edge(*this, /*for_close=*/true);  // throws deadlock_error before anything changed
   stop_accepting();
   os_thread_->join();
   os_thread_.reset();
@@ -215,33 +215,78 @@ std::size_t core::accept(task_node& n) {
   return ahead;
 }
 
-void core::begin_return() {
+void core::begin_return(pending_return* r) {
+  bool check = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    bool const open =
+        phase_ == phase::running || (phase_ == phase::draining && is_current());
+    if (!open)
+      throw stopped_error("ste: the thread \"" + config_.name +
+                          "\" no longer accepts work; the coroutine cannot come back to it");
+    ++pending_returns_;
+    if (r != nullptr) {
+      r->prev = nullptr;
+      r->next = returns_head_;
+      if (returns_head_ != nullptr) returns_head_->prev = r;
+      returns_head_ = r;
+      // Read with the link in one critical section: a joiner's wait_edge counts itself
+      // here before its walk reads our records, so either it sees r or we see it.
+      check = close_waiters_ != 0;
+    }
+  }
+  if (!check) return;
+  bool stuck = false;
+  {
+    std::lock_guard edges(edge_mutex());
+    stuck = awaits_close_of(r->target, this);
+  }
+  if (stuck) {
+    cancel_return(r);
+    throw deadlock_error(
+        "ste: deadlock avoided: a coroutine on thread \"" + config_.name +
+        "\" awaited submit_async on thread \"" + r->target->config_.name +
+        "\", which is blocked joining \"" + config_.name +
+        "\" (directly or through other ste threads) and could never run it; finish or "
+        "cancel such coroutines before joining their thread from a ste thread");
+  }
+}
+
+bool core::try_begin_return() noexcept {
   std::lock_guard lock(queue_mutex_);
   bool const open =
       phase_ == phase::running || (phase_ == phase::draining && is_current());
-  if (!open)
-    throw stopped_error("ste: the thread \"" + config_.name +
-                        "\" no longer accepts work; the coroutine cannot come back to it");
-  ++pending_returns_;
+  if (open) ++pending_returns_;
+  return open;
 }
 
-void core::cancel_return() noexcept {
+namespace {
+void unlink_return(pending_return*& head, pending_return* r) noexcept {
+  (r->prev != nullptr ? r->prev->next : head) = r->next;
+  if (r->next != nullptr) r->next->prev = r->prev;
+  r->next = r->prev = nullptr;
+}
+}  // namespace
+
+void core::cancel_return(pending_return* r) noexcept {
   std::unique_lock lock(queue_mutex_);
   --pending_returns_;
+  if (r != nullptr) unlink_return(returns_head_, r);
   // The worker may be idle only because of this return (draining): make a spinning
   // worker look again, and wake a sleeping one. (Found by the Spin model, check
   // weakness-cancel-return-off-thread: without has_work_ a worker between its spin and
-  // its sleep missed the change. Today's callers run on the worker itself.)
+  // its sleep missed the change.)
   has_work_.store(true, std::memory_order_relaxed);
   wake_worker_locked(lock);
 }
 
-void core::accept_return(task_node& n, bool announced) noexcept {
+void core::accept_return(task_node& n, bool announced, pending_return* r) noexcept {
   std::unique_lock lock(queue_mutex_);
   // Never refused: an announced return keeps the thread from closing until it is
   // linked; an unannounced one (block_on's completion) comes back to a thread that is
   // blocked inside block_on, so it cannot have closed either.
   if (announced) --pending_returns_;
+  if (r != nullptr) unlink_return(returns_head_, r);
   link_locked(n);
   wake_worker_locked(lock);
 }
@@ -442,30 +487,79 @@ void core::submit_and_wait(blocking_node& n) {
   n.done.wait(ahead, worker_cpu());
 }
 
-core::wait_edge::wait_edge(core& target) : self_(current_core()) {
+core::wait_edge::wait_edge(core& target, bool for_close) : self_(current_core()) {
   if (self_ == nullptr) return;  // plain threads cannot be part of a cycle
   std::lock_guard lock(edge_mutex());
-  // Walk the chain of waits starting at the target; reaching ourselves closes a cycle.
-  // Bounded: a chain never holds more threads than exist, but a stale cycle between
-  // other threads must not trap us, so stop after a generous number of hops.
-  int hops = 0;
-  for (core const* c = &target; c != nullptr && hops < 4096; c = c->waiting_on_, ++hops) {
-    if (c == self_) {
-      throw deadlock_error(
-          "ste: deadlock avoided: thread \"" + self_->config_.name +
-          "\" would block waiting on thread \"" + target.config_.name +
-          "\", which is itself (directly or through other ste threads) waiting on \"" +
-          self_->config_.name +
-          "\"; use post() or a coroutine instead of a blocking call in one direction");
+  if (for_close) {
+    // Counted before the walk reads the target's returns (see begin_return).
+    std::lock_guard queue(target.queue_mutex_);
+    ++target.close_waiters_;
+    close_target_ = &target;
+  }
+  if (leads_to(&target, for_close, self_)) {
+    if (close_target_ != nullptr) {
+      std::lock_guard queue(target.queue_mutex_);
+      --target.close_waiters_;
     }
+    throw deadlock_error(
+        "ste: deadlock avoided: thread \"" + self_->config_.name + "\" would block " +
+        (for_close ? "joining" : "waiting on") + " thread \"" + target.config_.name +
+        "\", which is itself (directly, through other ste threads, or through a "
+        "coroutine that awaits submit_async on \"" + self_->config_.name +
+        "\") waiting on \"" + self_->config_.name +
+        "\"; use post() or a coroutine instead of a blocking call in one direction");
   }
   self_->waiting_on_ = &target;
+  self_->waiting_for_close_ = for_close;
 }
 
 core::wait_edge::~wait_edge() {
   if (self_ == nullptr) return;
   std::lock_guard lock(edge_mutex());
   self_->waiting_on_ = nullptr;
+  self_->waiting_for_close_ = false;
+  if (close_target_ != nullptr) {
+    std::lock_guard queue(close_target_->queue_mutex_);
+    --close_target_->close_waiters_;
+  }
+}
+
+// Walks the chain of waits from `c`. Every edge points to a live core (the edge mutex is
+// held; a waiter clears its edge before it returns). Reaching `self` closes a cycle. A
+// thread waited on for its close also waits for its announced returns: one whose
+// coroutine has not even started on `self` can never come back while `self` is blocked.
+// (Returns whose coroutine started, or that start on a third thread, are not followed:
+// where such a coroutine is now is not tracked.) Bounded: a stale cycle between other
+// threads must not trap us.
+bool core::leads_to(core* c, bool for_close, core const* self) noexcept {
+  for (int hops = 0; c != nullptr && hops < 4096; ++hops) {
+    if (c == self) return true;
+    if (for_close && c->has_unstarted_return_to(self)) return true;
+    for_close = c->waiting_for_close_;
+    c = c->waiting_on_;
+  }
+  return false;
+}
+
+// Is the ste thread `c` blocked, directly or through a chain of waits, until `origin`
+// closes? A wait on `origin` for a task ends when its queue gets there, which does not
+// depend on origin's returns: only a join counts.
+bool core::awaits_close_of(core const* c, core const* origin) noexcept {
+  for (int hops = 0; c != nullptr && hops < 4096; ++hops) {
+    if (c->waiting_on_ == origin) return c->waiting_for_close_;
+    c = c->waiting_on_;
+  }
+  return false;
+}
+
+bool core::has_unstarted_return_to(core const* target) noexcept {
+  std::lock_guard lock(queue_mutex_);
+  for (pending_return const* r = returns_head_; r != nullptr; r = r->next) {
+    // acquire: pairs with the release store of the target's worker (a target blocked
+    // in a wait set `started` before it took the edge mutex we hold).
+    if (r->target == target && !r->started.load(std::memory_order_acquire)) return true;
+  }
+  return false;
 }
 
 }  // namespace ste::detail

@@ -138,10 +138,19 @@ os_thread::os_thread(std::size_t stack_size, entry_fn entry, void* arg) {
   }
   auto args = std::make_unique<start_args>(start_args{entry, arg});
   if (int rc = pthread_create(&handle_, &attr.attr, &ste_trampoline, args.get()); rc != 0) {
-    if (stack_size != 0 && (rc == EAGAIN || rc == ENOMEM || rc == EINVAL))
-      throw_stack_error(rc, stack_size);
-    throw std::system_error(rc, std::generic_category(),
-                            "ste: the OS refused to create a thread (pthread_create)");
+    if (stack_size != 0 && rc == EINVAL) throw_stack_error(rc, stack_size);
+    // EAGAIN is ambiguous: the per-user or system thread limit, or no memory for the
+    // stack (glibc reports a failed stack mapping as EAGAIN too). Name both.
+    std::string what = "ste: the OS refused to create a thread (pthread_create)";
+    if (rc == EAGAIN || rc == ENOMEM) {
+      what += ": the thread limit (RLIMIT_NPROC, /proc/sys/kernel/threads-max) is reached or "
+              "there is no memory for ";
+      what += stack_size != 0 ? "its stack of " + std::to_string(stack_size) + " bytes"
+                              : "its stack";
+      what += "; end some threads, raise the limit";
+      if (stack_size != 0) what += ", or choose a smaller builder::stack_size";
+    }
+    throw std::system_error(rc, std::generic_category(), what);
   }
   args.release();
   joinable_ = true;

@@ -102,6 +102,85 @@ TEST(Deadlock, BoundDestructorThatWouldDeadlockLeavesTheValueToTheThread) {
   EXPECT_EQ(destroyed.load(), 1);
 }
 
+// A coroutine of B awaits submit_async on A; its start waits in A's queue behind the task
+// that joins B. B cannot close before the coroutine comes back, which needs A: a cycle
+// through a pending return. (Found by the fuzzer; it hung before.)
+TEST(Deadlock, JoinThrowsWhenACoroutineOfTheJoinedThreadWaitsToStartOnTheCaller) {
+  auto a = ste::builder().name("alpha").build();
+  auto b = ste::builder().name("beta").build();
+  ste_test::gate go;
+  std::string message;
+  a.post([&] {
+    go.wait();
+    try {
+      b.join();
+    } catch (ste::deadlock_error const& e) {
+      message = e.what();
+    }
+  });
+  auto one = []() -> ste::task<int> { co_return 1; };
+  std::atomic<int> got{0};
+  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
+               std::atomic<int>* out) -> ste::task<void> {
+    out->store(co_await there->submit_async(make()));
+  };
+  b.spawn(co(&a, +one, &got));
+  b.submit([] {});  // the coroutine has run up to its submit_async: its start is on A
+  go.open();
+  a.submit([] {});  // the joining task finished (with the error)
+  EXPECT_NE(message.find("alpha"), std::string::npos) << message;
+  EXPECT_NE(message.find("beta"), std::string::npos) << message;
+  b.join();  // from a plain thread: the coroutine runs on A and comes back
+  EXPECT_EQ(got.load(), 1);
+}
+
+// The other order: A is already blocked joining B when a coroutine of B (woken by that
+// join) awaits submit_async on A. The coroutine gets deadlock_error instead of hanging.
+TEST(Deadlock, SubmitAsyncToAThreadJoiningUsThrowsInsideTheCoroutine) {
+  auto a = ste::builder().name("alpha").build();
+  auto b = ste::builder().name("beta").build();
+  std::string message;
+  auto one = []() -> ste::task<int> { co_return 1; };
+  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
+               std::string* out) -> ste::task<void> {
+    try {
+      co_await ste::sleep_for(std::chrono::hours(1));
+    } catch (ste::stopped_error const&) {
+      // join() started: A is blocked in it now.
+    }
+    try {
+      (void)co_await there->submit_async(make());
+    } catch (ste::deadlock_error const& e) {
+      *out = e.what();
+    }
+  };
+  b.spawn(co(&a, +one, &message));
+  b.submit([] {});  // the coroutine sleeps
+  a.submit([&] { b.join(); });
+  EXPECT_NE(message.find("alpha"), std::string::npos) << message;
+  EXPECT_NE(message.find("beta"), std::string::npos) << message;
+}
+
+// No false positive: B's coroutine already started on A and moved on to C, so A may
+// join B; the join returns once the coroutine came back to B.
+TEST(Deadlock, JoinWaitsForACoroutineThatAlreadyLeftTheCaller) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  ste_test::gate on_c;
+  auto hop = [](ste::thread const* to, ste_test::gate* g) -> ste::task<int> {
+    co_await to->schedule();
+    g->open();
+    co_await ste::sleep_for(20ms);
+    co_return 7;
+  };
+  std::atomic<int> got{0};
+  auto co = [](ste::thread const* there, ste::task<int> t, std::atomic<int>* out)
+      -> ste::task<void> { out->store(co_await there->submit_async(std::move(t))); };
+  b.spawn(co(&a, hop(&c, &on_c), &got));
+  on_c.wait();
+  EXPECT_NO_THROW(a.submit([&] { b.join(); }));
+  EXPECT_EQ(got.load(), 7);
+}
+
 // No false positives: chains without a cycle, and edges that were cleared.
 TEST(Deadlock, NoFalsePositives) {
   auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();

@@ -14,8 +14,8 @@
 // task<T> is lazily started (nothing runs until it is awaited, block_on'd or spawned),
 // move-only, and awaitable from other coroutines. Awaiting a task that finishes at once
 // does not grow the stack (a one-flag rendezvous, so this holds on every compiler and
-// optimisation level), and a task finishing later resumes its awaiter by symmetric
-// transfer. An exception escaping the coroutine travels to
+// optimisation level), and a task finishing later resumes its awaiter where it finished,
+// without either side ever spinning on the other. An exception escaping the coroutine travels to
 // whoever awaits it. A task must be awaited (or handed to block_on / spawn) at most once.
 #pragma once
 
@@ -27,11 +27,11 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
 #include "ste/detail/core.hpp"
+#include "ste/detail/wait.hpp"
 #include "ste/errors.hpp"
 
 namespace ste {
@@ -68,6 +68,13 @@ struct done_callback {
   void* context = nullptr;
 };
 
+/// A queue node that resumes one coroutine on the worker.
+struct resume_node : task_node {
+  std::coroutine_handle<> handle;
+  resume_node() noexcept { invoke = &run; }
+  static void run(task_node* n) { static_cast<resume_node*>(n)->handle.resume(); }
+};
+
 class promise_base {
  public:
   std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -96,17 +103,40 @@ class promise_base {
   /// that thread, the awaiter simply continues: no nested resume, so loops of co_await
   /// stay flat without relying on the compiler turning symmetric transfer into a tail
   /// call (g++ does not at -O0/-O1 or with sanitizers). If we suspend and finish later
-  /// — on any thread — the awaiter continues where we finished, by symmetric transfer:
-  /// deterministic, like plain symmetric transfer.
+  /// — on any thread — the awaiter continues where we finished: deterministic, like
+  /// plain symmetric transfer. Nobody ever spins on the other side (docs/design.md §9,
+  /// verify/spin/rendezvous.pml).
   bool start_awaited(std::coroutine_handle<> self, std::coroutine_handle<> awaiting) noexcept {
     continuation_ = awaiting;
     starter_ = &tls_identity;
     self.resume();
-    std::uint8_t expected = kRunning;
-    // acq_rel: if we finished synchronously (kFinishedInline, our own thread), nothing
-    // to order; otherwise the release publishes that the awaiter stopped touching us.
-    return rendezvous_.compare_exchange_strong(expected, kAwaiterSuspended,
-                                               std::memory_order_acq_rel);
+    std::uint32_t state = kRunning;
+    // Success (release): publishes that this side stopped touching the promise; the
+    // finisher's acquire load/CAS then resumes the awaiter. Failure (acquire): sees what
+    // the finisher wrote before its own CAS (finisher_, the result).
+    if (rendezvous_.compare_exchange_strong(state, kAwaiterSuspended,
+                                            std::memory_order_acq_rel))
+      return true;
+    switch (state) {
+      case kFinishedInline:  // finished inside resume(), on this thread: continue here
+        return false;
+      case kFinishedOnThread: {
+        // Finished on ste thread finisher_ while we were still here. It announced our
+        // return (so it cannot close) and went on: send the awaiter there.
+        core* const target = finisher_;
+        back_.handle = awaiting;
+        target->accept_return(back_, /*announced=*/true);  // last touch of the promise
+        return true;
+      }
+      default: {  // kFinisherWaiting: a plain thread finished and waits for us
+        void const* const key = &rendezvous_;
+        // release: as the successful CAS above. After it the finisher may resume the
+        // awaiter and free the promise: the wake uses the address as a key only.
+        rendezvous_.store(kAwaiterSuspended, std::memory_order_release);
+        wake_all(key);
+        return true;
+      }
+    }
   }
 
   /// The final suspend's half: the coroutine to transfer to.
@@ -118,11 +148,33 @@ class promise_base {
       rendezvous_.store(kFinishedInline, std::memory_order_relaxed);
       return std::noop_coroutine();
     }
-    // Finished elsewhere (or later): wait for the awaiter to leave its await_suspend —
-    // a few instructions after its resume() returned — then continue it here. acquire
-    // pairs with the awaiter's acq_rel CAS.
-    while (rendezvous_.load(std::memory_order_acquire) != kAwaiterSuspended)
-      std::this_thread::yield();
+    // acquire: pairs with the awaiter's release (its CAS or store to kAwaiterSuspended).
+    if (rendezvous_.load(std::memory_order_acquire) == kAwaiterSuspended) return continuation_;
+    // The awaiter, on another thread, has not yet left its await_suspend (it is a few
+    // instructions after its resume() returned, or preempted there). Never spin on it:
+    // it may be a lower-priority thread on this very CPU.
+    std::uint32_t state = kRunning;
+    if (core* const here = current_core(); here != nullptr && here->try_begin_return()) {
+      // A ste thread: announce the awaiter's return to this thread and go on serving;
+      // the awaiter links back_ into our queue and continues here.
+      finisher_ = here;
+      // release: publishes finisher_ (and the result) to the awaiter's failing CAS.
+      // acquire on failure: the awaiter's CAS to kAwaiterSuspended (stopped touching).
+      if (rendezvous_.compare_exchange_strong(state, kFinishedOnThread,
+                                              std::memory_order_acq_rel))
+        return std::noop_coroutine();
+      here->cancel_return();  // the awaiter suspended meanwhile: resume it right here
+      return continuation_;
+    }
+    // A plain thread (or a ste thread past its postlude): wait for the awaiter, a short
+    // spin then asleep in the kernel, so a preempted awaiter gets the CPU.
+    if (rendezvous_.compare_exchange_strong(state, kFinisherWaiting, std::memory_order_acq_rel)) {
+      auto suspended = [this] {
+        return rendezvous_.load(std::memory_order_acquire) == kAwaiterSuspended;
+      };
+      if (!spin_until(suspended))
+        while (!suspended()) wait_on(rendezvous_, kFinisherWaiting);
+    }
     return continuation_;
   }
   void set_done_callback(done_callback cb) noexcept { on_done_ = cb; }
@@ -137,12 +189,17 @@ class promise_base {
   std::coroutine_handle<> continuation_;
   done_callback on_done_;
   std::exception_ptr error_;
-  static constexpr std::uint8_t kRunning = 0;           // started, awaiter inside resume()
-  static constexpr std::uint8_t kFinishedInline = 1;    // finished inside that resume()
-  static constexpr std::uint8_t kAwaiterSuspended = 2;  // the awaiter has suspended
-  static inline thread_local char tls_identity = 0;     // its address names a thread
-  std::atomic<std::uint8_t> rendezvous_{kRunning};
+  // The rendezvous between the awaiter (start_awaited) and the finisher (finish_awaited).
+  static constexpr std::uint32_t kRunning = 0;           // started, awaiter inside resume()
+  static constexpr std::uint32_t kFinishedInline = 1;    // finished inside that resume()
+  static constexpr std::uint32_t kAwaiterSuspended = 2;  // the awaiter has suspended
+  static constexpr std::uint32_t kFinishedOnThread = 3;  // finished on ste thread finisher_
+  static constexpr std::uint32_t kFinisherWaiting = 4;   // a plain thread waits for the awaiter
+  static inline thread_local char tls_identity = 0;      // its address names a thread
+  std::atomic<std::uint32_t> rendezvous_{kRunning};
   char const* starter_ = nullptr;  // the thread that started us for an awaiter
+  core* finisher_ = nullptr;       // kFinishedOnThread: where the awaiter continues
+  resume_node back_;               // kFinishedOnThread: the awaiter's way there
 };
 
 template <class T>
@@ -279,13 +336,6 @@ auto as_task(A&& aw) {
 // ---------------------------------------------------------------------------------
 // Queue nodes that resume coroutines
 
-/// A queue node that resumes one coroutine on the worker.
-struct resume_node : task_node {
-  std::coroutine_handle<> handle;
-  resume_node() noexcept { invoke = &run; }
-  static void run(task_node* n) { static_cast<resume_node*>(n)->handle.resume(); }
-};
-
 /// `co_await thread.schedule()`: the awaiter is the queue node, so nothing is allocated.
 class schedule_awaiter : resume_node {
  public:
@@ -381,12 +431,16 @@ class submit_async_awaiter {
       return h.promise().start_awaited(h, awaiting);
     awaiting_ = awaiting;
     h.promise().set_done_callback({&done, this});
-    if (origin_ != nullptr) origin_->begin_return();  // the origin waits for our return
+    record_.target = target_;
+    // The origin waits for our return (its join too); deadlock_error if target_ is
+    // blocked joining the origin and so could never start us.
+    if (origin_ != nullptr) origin_->begin_return(&record_);
     start_.handle = h;
+    start_.record = origin_ != nullptr ? &record_ : nullptr;
     try {
       target_->accept(start_);  // from here on *this may be gone at any moment
     } catch (...) {
-      if (origin_ != nullptr) origin_->cancel_return();
+      if (origin_ != nullptr) origin_->cancel_return(&record_);
       throw;  // rethrown inside the awaiting coroutine
     }
     return true;
@@ -400,19 +454,33 @@ class submit_async_awaiter {
     core* const origin = self->origin_;
     if (origin == nullptr) return self->awaiting_;  // from a plain thread: resume here
     if (origin->is_current()) {                     // finished back home already
-      origin->cancel_return();
+      origin->cancel_return(&self->record_);
       return self->awaiting_;
     }
     self->back_.handle = self->awaiting_;
-    origin->accept_return(self->back_, /*announced=*/true);  // last touch of *this
+    origin->accept_return(self->back_, /*announced=*/true, &self->record_);  // last touch
     return std::noop_coroutine();
   }
+
+  // Starts the coroutine on the target, first marking the origin's record as started.
+  struct start_node : task_node {
+    std::coroutine_handle<> handle;
+    pending_return* record = nullptr;
+    start_node() noexcept { invoke = &run; }
+    static void run(task_node* n) {
+      auto* self = static_cast<start_node*>(n);
+      // release: see pending_return::started (read by a deadlock walk).
+      if (self->record != nullptr) self->record->started.store(true, std::memory_order_release);
+      self->handle.resume();
+    }
+  };
 
   core* target_;
   core* origin_ = nullptr;
   task<R> task_;
   std::coroutine_handle<> awaiting_;
-  resume_node start_;
+  pending_return record_;
+  start_node start_;
   resume_node back_;
 };
 

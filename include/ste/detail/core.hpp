@@ -64,6 +64,18 @@ struct bound_entry {
   ~bound_entry() = default;
 };
 
+/// A coroutine's announced return to its origin thread (submit_async from a ste thread),
+/// linked into the origin's list while pending, so that the deadlock walk can see what
+/// the origin's close waits for: the coroutine's start on `target`.
+struct pending_return {
+  pending_return* next = nullptr;  // the origin's list: guarded by its queue lock
+  pending_return* prev = nullptr;
+  core* target = nullptr;          // where the coroutine starts
+  // Set by the target's worker just before it starts the coroutine. release/acquire,
+  // and the edge mutex orders it before any wait edge the target records later.
+  std::atomic<bool> started{false};
+};
+
 class core : public std::enable_shared_from_this<core> {
  public:
   /// Starts the OS thread, runs the prelude there, and returns once it finished.
@@ -120,12 +132,17 @@ class core : public std::enable_shared_from_this<core> {
   /// Links a node that resumes a coroutine coming back to this thread (the second hop
   /// of submit_async, or block_on's completion). Accepted while draining, from any
   /// thread: the thread cannot close while such a return is announced (begin_return).
-  void accept_return(task_node& n, bool announced) noexcept;
+  /// `r`: the record passed to begin_return, if any.
+  void accept_return(task_node& n, bool announced, pending_return* r = nullptr) noexcept;
   /// Announces a coming accept_return(n, true): until it arrives the thread does not
   /// close. Throws stopped_error when the thread no longer accepts work from the caller.
-  void begin_return();
+  /// With a record (the coroutine is about to start on r->target): throws
+  /// deadlock_error when r->target is blocked until this thread closes (it joins it).
+  void begin_return(pending_return* r = nullptr);
+  /// As begin_return without a record, but reports refusal by returning false.
+  bool try_begin_return() noexcept;
   /// Withdraws an announcement that will not be followed by accept_return.
-  void cancel_return() noexcept;
+  void cancel_return(pending_return* r = nullptr) noexcept;
 
   /// Timers: worker thread only.
   void add_timer(timer_node& t);
@@ -148,13 +165,15 @@ class core : public std::enable_shared_from_this<core> {
   /// waiting on the caller's own thread. Free for callers that are not ste threads.
   class wait_edge {
    public:
-    explicit wait_edge(core& target);
+    /// `for_close`: the caller waits until `target` closes (join), not for a task.
+    explicit wait_edge(core& target, bool for_close = false);
     wait_edge(wait_edge const&) = delete;
     wait_edge& operator=(wait_edge const&) = delete;
     ~wait_edge();
 
    private:
     core* self_;
+    core* close_target_ = nullptr;  // counted in its close_waiters_
   };
 
  private:
@@ -201,8 +220,13 @@ class core : public std::enable_shared_from_this<core> {
   // with the value it read under the lock, so a bump after that read is never missed.
   std::atomic<std::uint32_t> wake_word_{0};
 
-  // Returns announced by begin_return and not yet linked. Guarded by queue_mutex_.
+  // Returns announced by begin_return and not yet linked, and the records of those
+  // that have one. Guarded by queue_mutex_.
   std::size_t pending_returns_ = 0;
+  pending_return* returns_head_ = nullptr;
+  // Ste threads blocked in join() on this thread (their walk found no cycle): a new
+  // return with a record must check that it does not start on one of them.
+  std::size_t close_waiters_ = 0;
 
   // --- Worker thread only. --------------------------------------------------------
   std::vector<timer_node*> timers_;  // min-heap on (deadline, sequence)
@@ -214,6 +238,12 @@ class core : public std::enable_shared_from_this<core> {
 
   // --- Deadlock detection: guarded by the global edge mutex (src/core.cpp). -------
   core* waiting_on_ = nullptr;
+  bool waiting_for_close_ = false;  // waiting_on_ is joined, not handed a task
+
+  // Deadlock walks (edge mutex held; see wait_edge and begin_return in src/core.cpp).
+  static bool leads_to(core* c, bool for_close, core const* self) noexcept;
+  static bool awaits_close_of(core const* c, core const* origin) noexcept;
+  bool has_unstarted_return_to(core const* target) noexcept;  // takes queue_mutex_
 
   friend class os_thread;
 };

@@ -1,8 +1,7 @@
-// Library bugs found by the fault matrix and the fuzzer (issue 6), pinned as tests that
-// FAIL today and are therefore DISABLED. Each runs its scenario in a forked child with a
-// watchdog, so a hang fails the test instead of hanging the suite. Run them with
-//   ./known_bugs_test --gtest_also_run_disabled_tests
-// and enable each (drop DISABLED_) once the bug is fixed.
+// Real-time priority inversion on one CPU (issue 6, fault matrix). The scenario runs in
+// a forked child with a watchdog, so a hang fails the test instead of hanging the suite.
+// (The other bug first pinned here, a join hanging on a coroutine's pending return, is
+// now Deadlock.JoinThrowsWhenACoroutineOfTheJoinedThreadWaitsToStartOnTheCaller.)
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
@@ -45,57 +44,14 @@ int run_in_child(std::function<int()> const& body, std::chrono::seconds limit) {
   return -1;
 }
 
-// BUG: join() called on ste thread A (inside a task) for ste thread B hangs forever when
-// a coroutine of B awaits submit_async on A. B may not close while that coroutine's
-// return is pending (docs/design.md §9), the coroutine's start node waits in A's queue
-// behind the very task that is blocked in B.join(), and the deadlock detection (§7)
-// does not see "B waits for A" through a pending return. SPEC: a blocking call (join
-// among them) that would wait on a chain of ste threads leading back to the caller's own
-// thread throws deadlock_error instead of hanging. Found by the fuzzer (fuzz/ops_fuzz.cpp
-// avoids this combination unless built with STE_FUZZ_KNOWN_HANGS).
-// Expected: b.join() inside A's task throws deadlock_error (or returns), never hangs.
-TEST(KnownBug, DISABLED_JoinFromAThreadThatACoroutineOfTheJoinedThreadAwaitsHangs) {
-  int const rc = run_in_child(
-      [] {
-        auto a = ste::spawn();
-        auto b = ste::spawn();
-        ste_test::gate go;
-        bool deadlock_reported = false;
-        a.post([&] {
-          go.wait();  // by now b's coroutine is queued on a, behind this task
-          try {
-            b.join();
-          } catch (ste::deadlock_error const&) {
-            deadlock_reported = true;
-          }
-        });
-        auto body = []() -> ste::task<int> { co_return 1; };
-        auto co = [](ste::thread const* there, ste::task<int> (*make)()) -> ste::task<void> {
-          (void)co_await there->submit_async(make());
-        };
-        b.spawn(co(&a, +body));
-        std::this_thread::sleep_for(50ms);  // lets b start the coroutine (not decisive)
-        go.open();
-        a.join();  // waits for the task above, which hangs in b.join() today
-        std::printf("join returned; deadlock_error reported: %d\n", deadlock_reported);
-        return child_ok;
-      },
-      std::chrono::seconds(20));
-  EXPECT_EQ(rc, child_ok) << (rc == -1 ? "HANG: join() never returned (killed after 20 s)"
-                                       : "the scenario failed");
-}
-
-// BUG: the task<T> rendezvous spins (yield loop in promise_base::finish_awaited) until the
-// awaiting thread has left its await_suspend. When the task finishes on a ste thread of
-// HIGHER real-time priority than the awaiter's thread, on the same CPU, the awaiter was
-// preempted inside await_suspend by that very thread (the accept() that queued the hop
-// woke it) and never runs again: sched_yield() does not yield to lower priorities. With
-// both threads SCHED_FIFO the hang is permanent (RT throttling stops them both); with a
-// SCHED_OTHER awaiter it lasts until RT throttling lets it run (~1 s per occurrence). The
-// audio set-up (worker raised to real-time in the prelude) meets it on a busy or
-// single-CPU machine. Also reproduced by `sched_fifo_workload rt-worker 100 8`.
-// Expected: no hang.
-TEST(KnownBug, DISABLED_AwaitingATaskThatHopsToAHigherPriorityThreadOnOneCpuHangs) {
+// Regression (found by this matrix): the task<T> rendezvous used to spin (a yield loop in
+// promise_base::finish_awaited) until the awaiting thread had left its await_suspend.
+// When the task finished on a ste thread of HIGHER real-time priority than the awaiter's
+// thread, on the same CPU, the awaiter had been preempted inside await_suspend by that
+// very thread and never ran again: sched_yield() does not yield to lower priorities.
+// Now the finishing ste thread never waits: it announces the awaiter's return and goes on
+// (docs/design.md §9). Also covered by fault_sched_fifo_rt_worker (operation kind 8).
+TEST(PriorityFault, AwaitingATaskThatHopsToAHigherPriorityThreadOnOneCpuDoesNotHang) {
   if (getuid() != 0) GTEST_SKIP() << "*** SKIPPED: needs root for SCHED_FIFO ***";
   if (std::thread::hardware_concurrency() < 2)
     GTEST_SKIP() << "*** SKIPPED: needs 2 CPUs (the watchdog must run outside CPU 0) ***";
