@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "ste/ste.hpp"
+#include "test_support.hpp"
 
 #if defined(__linux__)
 #include <dirent.h>
@@ -45,6 +46,8 @@
 namespace {
 
 using namespace std::chrono_literals;
+using ste_test::eager;
+using ste_test::gate;
 
 constexpr std::size_t kMaxSlots = 3;
 constexpr std::size_t kMaxDrivers = 3;
@@ -70,25 +73,6 @@ std::size_t thread_count() {
   std::fflush(stderr);
   std::abort();
 }
-
-/// A one-shot gate on mutex + condition variable (not std::latch: see PLATFORM-NOTES).
-class gate {
- public:
-  void open() {
-    std::lock_guard lock(m_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [this] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 struct boom {
   std::size_t id;
@@ -163,17 +147,6 @@ struct tracked {
   std::size_t id_;
   ste::tag home_;
   bool live_ = true;
-};
-
-// An eager fire-and-forget coroutine, started on the calling (plain) thread.
-struct eager {
-  struct promise_type {
-    eager get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
 };
 
 // ---------------------------------------------------------------------------------

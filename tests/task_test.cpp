@@ -16,21 +16,12 @@
 namespace {
 
 using namespace std::chrono_literals;
+using ste_test::eager;
 
 ste::task<int> answer() {
   co_return 42;
 }
 
-// An eager, fire-and-forget coroutine: starts on the calling (plain) thread at once.
-struct eager {
-  struct promise_type {
-    eager get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
 ste::task<void> nothing() {
   co_return;
 }

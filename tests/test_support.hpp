@@ -3,6 +3,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <coroutine>
+#include <exception>
 #include <cstddef>
 #include <mutex>
 
@@ -56,5 +58,17 @@ class counter {
 
 /// Scales loop counts of stress-like tests: STE_TEST_SCALE=10 runs ten times more.
 std::size_t scaled(std::size_t n);
+
+/// An eager, fire-and-forget coroutine: starts on the calling thread at once (a way to
+/// co_await from a plain thread in tests).
+struct eager {
+  struct promise_type {
+    eager get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
 
 }  // namespace ste_test

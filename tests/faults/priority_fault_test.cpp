@@ -78,22 +78,13 @@ TEST(PriorityFault, AwaitingATaskThatHopsToAHigherPriorityThreadOnOneCpuDoesNotH
                         pthread_setschedparam(pthread_self(), SCHED_FIFO, &q);
                       })
                       .build();
-        struct eager {
-          struct promise_type {
-            eager get_return_object() noexcept { return {}; }
-            std::suspend_never initial_suspend() noexcept { return {}; }
-            std::suspend_never final_suspend() noexcept { return {}; }
-            void return_void() noexcept {}
-            void unhandled_exception() noexcept { std::terminate(); }
-          };
-        };
         auto hop = [](ste::thread const* t) -> ste::task<int> {
           co_await t->schedule();
           co_return 1;
         };
         for (int i = 0; i < 1000; ++i) {
           ste_test::gate done;
-          [](ste::thread const* t, decltype(hop) h, ste_test::gate& g) -> eager {
+          [](ste::thread const* t, decltype(hop) h, ste_test::gate& g) -> ste_test::eager {
             (void)co_await h(t);  // finishes on `rt`, which preempted us on CPU 0
             g.open();
           }(&rt, hop, done);

@@ -31,10 +31,13 @@
 #include <vector>
 
 #include "ste/ste.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using ste_test::eager;
+using ste_test::gate;
 
 std::atomic<long> g_wrong{0};
 
@@ -44,34 +47,6 @@ void check(bool ok, char const* what) {
     std::fprintf(stderr, "sched_fifo_workload: WRONG: %s\n", what);
   }
 }
-
-class gate {
- public:
-  void open() {
-    std::lock_guard lock(m_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [this] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-struct eager {
-  struct promise_type {
-    eager get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
 
 std::string describe_self() {
   int policy = 0;
