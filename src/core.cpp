@@ -41,6 +41,13 @@ std::mutex& edge_mutex() {
   return m;
 }
 
+// The head of the list of ste threads blocked in a wait_edge (core::blocked_next_).
+// Guarded by the edge mutex.
+core* g_blocked_head = nullptr;
+
+// Hops a deadlock walk may take: far more than any real chain of threads.
+constexpr int kWalkBudget = 4096;
+
 void default_on_error(std::string const& name, std::exception_ptr const& e) noexcept {
   try {
     std::rethrow_exception(e);
@@ -496,7 +503,8 @@ core::wait_edge::wait_edge(core& target, bool for_close) : self_(current_core())
     ++target.close_waiters_;
     close_target_ = &target;
   }
-  if (leads_to(&target, for_close, self_)) {
+  int budget = kWalkBudget;
+  if (leads_to(&target, for_close, self_, budget)) {
     if (close_target_ != nullptr) {
       std::lock_guard queue(target.queue_mutex_);
       --target.close_waiters_;
@@ -505,12 +513,15 @@ core::wait_edge::wait_edge(core& target, bool for_close) : self_(current_core())
         "ste: deadlock avoided: thread \"" + self_->config_.name + "\" would block " +
         (for_close ? "joining" : "waiting on") + " thread \"" + target.config_.name +
         "\", which is itself (directly, through other ste threads, or through a "
-        "coroutine that awaits submit_async on \"" + self_->config_.name +
-        "\") waiting on \"" + self_->config_.name +
+        "coroutine that awaits submit_async) waiting on \"" + self_->config_.name +
         "\"; use post() or a coroutine instead of a blocking call in one direction");
   }
   self_->waiting_on_ = &target;
   self_->waiting_for_close_ = for_close;
+  self_->blocked_prev_ = nullptr;
+  self_->blocked_next_ = g_blocked_head;
+  if (g_blocked_head != nullptr) g_blocked_head->blocked_prev_ = self_;
+  g_blocked_head = self_;
 }
 
 core::wait_edge::~wait_edge() {
@@ -518,26 +529,48 @@ core::wait_edge::~wait_edge() {
   std::lock_guard lock(edge_mutex());
   self_->waiting_on_ = nullptr;
   self_->waiting_for_close_ = false;
+  (self_->blocked_prev_ != nullptr ? self_->blocked_prev_->blocked_next_ : g_blocked_head) =
+      self_->blocked_next_;
+  if (self_->blocked_next_ != nullptr) self_->blocked_next_->blocked_prev_ = self_->blocked_prev_;
+  self_->blocked_next_ = self_->blocked_prev_ = nullptr;
   if (close_target_ != nullptr) {
     std::lock_guard queue(close_target_->queue_mutex_);
     --close_target_->close_waiters_;
   }
 }
 
-// Walks the chain of waits from `c`. Every edge points to a live core (the edge mutex is
-// held; a waiter clears its edge before it returns). Reaching `self` closes a cycle. A
-// thread waited on for its close also waits for its announced returns: one whose
-// coroutine has not even started on `self` can never come back while `self` is blocked.
-// (Returns whose coroutine started, or that start on a third thread, are not followed:
-// where such a coroutine is now is not tracked.) Bounded: a stale cycle between other
-// threads must not trap us.
-bool core::leads_to(core* c, bool for_close, core const* self) noexcept {
-  for (int hops = 0; c != nullptr && hops < 4096; ++hops) {
+// Walks the waits from `c`. Every edge points to a live core (the edge mutex is held; a
+// waiter clears its edge before it returns). Reaching `self` closes a cycle.
+//
+// A thread waited on for its close (join) also waits for its announced returns. A
+// return whose coroutine has not started yet needs its target to start it: if that is
+// `self`, a cycle; if the target is itself blocked, the walk continues from what it
+// waits on. (A target is dereferenced only when it is in the blocked list, which
+// proves it alive.) Returns whose coroutine already started are not followed: where
+// such a coroutine is now is not tracked, so that could only guess. `budget` bounds the
+// hops, so a stale cycle between other threads cannot trap us.
+bool core::leads_to(core* c, bool for_close, core const* self, int& budget) noexcept {
+  for (; c != nullptr && budget > 0; --budget) {
     if (c == self) return true;
-    if (for_close && c->has_unstarted_return_to(self)) return true;
+    if (for_close) {
+      core* targets[8];
+      std::size_t n = 0;
+      if (c->unstarted_return_targets(self, targets, 8, n)) return true;
+      for (std::size_t i = 0; i < n; ++i) {
+        core* const t = targets[i];
+        if (is_blocked(t) && leads_to(t->waiting_on_, t->waiting_for_close_, self, budget))
+          return true;
+      }
+    }
     for_close = c->waiting_for_close_;
     c = c->waiting_on_;
   }
+  return false;
+}
+
+bool core::is_blocked(core const* c) noexcept {
+  for (core const* b = g_blocked_head; b != nullptr; b = b->blocked_next_)
+    if (b == c) return true;
   return false;
 }
 
@@ -545,19 +578,25 @@ bool core::leads_to(core* c, bool for_close, core const* self) noexcept {
 // closes? A wait on `origin` for a task ends when its queue gets there, which does not
 // depend on origin's returns: only a join counts.
 bool core::awaits_close_of(core const* c, core const* origin) noexcept {
-  for (int hops = 0; c != nullptr && hops < 4096; ++hops) {
+  for (int hops = 0; c != nullptr && hops < kWalkBudget; ++hops) {
     if (c->waiting_on_ == origin) return c->waiting_for_close_;
     c = c->waiting_on_;
   }
   return false;
 }
 
-bool core::has_unstarted_return_to(core const* target) noexcept {
+bool core::unstarted_return_targets(core const* self, core** out, std::size_t max,
+                                    std::size_t& n) noexcept {
   std::lock_guard lock(queue_mutex_);
   for (pending_return const* r = returns_head_; r != nullptr; r = r->next) {
-    // acquire: pairs with the release store of the target's worker (a target blocked
-    // in a wait set `started` before it took the edge mutex we hold).
-    if (r->target == target && !r->started.load(std::memory_order_acquire)) return true;
+    // acquire: pairs with the release store of the target's worker. A target that
+    // blocked after starting the coroutine took the edge mutex after that store, and we
+    // hold it, so a blocked target's `started` is never read stale.
+    if (r->started.load(std::memory_order_acquire)) continue;
+    if (r->target == self) return true;
+    bool seen = false;
+    for (std::size_t i = 0; i < n; ++i) seen = seen || out[i] == r->target;
+    if (!seen && n < max) out[n++] = r->target;
   }
   return false;
 }

@@ -134,6 +134,52 @@ TEST(Deadlock, JoinThrowsWhenACoroutineOfTheJoinedThreadWaitsToStartOnTheCaller)
   EXPECT_EQ(got.load(), 1);
 }
 
+// Through a third thread: A joins B; B's task joins C; a coroutine of C waits to start
+// on A. C waits for A, which waits for B, which would wait for C. (Found by the fuzzer.)
+TEST(Deadlock, JoinThrowsWhenAPendingCoroutineWaitsOnAThreadBlockedOnTheCaller) {
+  auto a = ste::builder().name("alpha").build();
+  auto b = ste::builder().name("beta").build();
+  auto c = ste::builder().name("gamma").build();
+  ste_test::gate go_a, go_b;
+  std::string message;
+  b.post([&] {
+    go_b.wait();
+    try {
+      c.join();
+    } catch (ste::deadlock_error const& e) {
+      message = e.what();
+    }
+  });
+  a.post([&] {
+    go_a.wait();
+    b.join();  // returns once B drained (after the task above gave up)
+  });
+  auto one = []() -> ste::task<int> { co_return 1; };
+  std::atomic<int> got{0};
+  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
+               std::atomic<int>* out) -> ste::task<void> {
+    out->store(co_await there->submit_async(make()));
+  };
+  c.spawn(co(&a, +one, &got));
+  c.submit([] {});  // the coroutine's start is queued on A, behind A's task
+  go_a.open();
+  // A is blocked in b.join() once B refuses new work (the edge is recorded first).
+  for (;;) {
+    try {
+      b.post([] {});
+    } catch (ste::stopped_error const&) {
+      break;
+    }
+    std::this_thread::yield();
+  }
+  go_b.open();
+  a.join();
+  EXPECT_NE(message.find("beta"), std::string::npos) << message;
+  EXPECT_NE(message.find("gamma"), std::string::npos) << message;
+  c.join();
+  EXPECT_EQ(got.load(), 1);
+}
+
 // The other order: A is already blocked joining B when a coroutine of B (woken by that
 // join) awaits submit_async on A. The coroutine gets deadlock_error instead of hanging.
 TEST(Deadlock, SubmitAsyncToAThreadJoiningUsThrowsInsideTheCoroutine) {

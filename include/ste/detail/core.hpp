@@ -240,10 +240,19 @@ class core : public std::enable_shared_from_this<core> {
   core* waiting_on_ = nullptr;
   bool waiting_for_close_ = false;  // waiting_on_ is joined, not handed a task
 
+  // The ste threads blocked in a wait_edge: an intrusive list guarded by the edge
+  // mutex. Membership proves a core alive (its own thread is blocked in a call).
+  core* blocked_next_ = nullptr;
+  core* blocked_prev_ = nullptr;
+
   // Deadlock walks (edge mutex held; see wait_edge and begin_return in src/core.cpp).
-  static bool leads_to(core* c, bool for_close, core const* self) noexcept;
+  static bool leads_to(core* c, bool for_close, core const* self, int& budget) noexcept;
   static bool awaits_close_of(core const* c, core const* origin) noexcept;
-  bool has_unstarted_return_to(core const* target) noexcept;  // takes queue_mutex_
+  static bool is_blocked(core const* c) noexcept;
+  // Targets of this thread's returns whose coroutine has not started (takes
+  // queue_mutex_): true if one is `self`; else up to `max` others in `out`, counted in `n`.
+  bool unstarted_return_targets(core const* self, core** out, std::size_t max,
+                                std::size_t& n) noexcept;
 
   friend class os_thread;
 };
