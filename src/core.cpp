@@ -186,7 +186,9 @@ void core::wake_worker_locked(std::unique_lock<spin_lock>& lock) noexcept {
   // the mutex orders everything else.
   wake_word_.fetch_add(1, std::memory_order_relaxed);
   lock.unlock();
-  wake_one(&wake_word_);  // wake_word_ lives in the core, which outlives this call
+  // After the unlock the worker may drain and close, and the core may be freed before
+  // this call (a return linked from another thread): the address is a key only.
+  wake_one(&wake_word_);
 }
 
 void core::link_locked(task_node& n) noexcept {
@@ -280,9 +282,9 @@ void core::cancel_return(pending_return* r) noexcept {
   --pending_returns_;
   if (r != nullptr) unlink_return(returns_head_, r);
   // The worker may be idle only because of this return (draining): make a spinning
-  // worker look again, and wake a sleeping one. (Found by the Spin model, check
-  // weakness-cancel-return-off-thread: without has_work_ a worker between its spin and
-  // its sleep missed the change.)
+  // worker look again (it re-reads has_work_ under the lock before it sleeps), and wake
+  // a sleeping one. (Found by the Spin model, checks cancel-return-off-thread*: a
+  // worker between its spin and its sleep missed the change.)
   has_work_.store(true, std::memory_order_relaxed);
   wake_worker_locked(lock);
 }
@@ -378,7 +380,12 @@ task_node* core::next_task(bool const* until) noexcept {
     bool const more = spin_until([this] { return has_work_.load(std::memory_order_relaxed); },
                                  submitter_cpu_.load(std::memory_order_relaxed));
     lock.lock();
-    if (more || head_ != nullptr || (phase_ != phase::running && !draining_seen_)) continue;
+    // has_work_ is re-read under the lock (its writers hold it): the spin's last read
+    // may predate a change such as cancel_return's, which links nothing (found by the
+    // Spin model, verify/README.md "W1").
+    if (more || has_work_.load(std::memory_order_relaxed) || head_ != nullptr ||
+        (phase_ != phase::running && !draining_seen_))
+      continue;
     if (!timers_.empty() && timers_.front()->deadline <= std::chrono::steady_clock::now())
       continue;
     worker_sleeping_ = true;

@@ -50,6 +50,15 @@
  *     i.e. does not spin), so a lock-free observer sees at most one of them change in
  *     any one section, which the atomic step also allows.  ACCESS assertions inside a
  *     section stay sound because a record's death is monotone.
+ *     The spin_lock is now a three-state lock (spin_lock.hpp: kFree/kHeld/kSleepers; a
+ *     CAS fast path, a bounded spin, then a futex sleep on the lock word, woken by
+ *     unlock()).  The abstraction stays valid: the lock is still mutual exclusion, a
+ *     waiter may be overtaken by any other (the guard `mtx == 0` lets any process take
+ *     it), the holder never sleeps, and its word lives in the core, not in a record, so
+ *     unlock()'s wake_one(&state_) (a key only) is no record access.  That a sleeper
+ *     is always woken (no lost wake-up inside the lock) and the lock's acquire/release
+ *     orders are Relacy's job (verify/relacy: the spin_lock there mirrors every path,
+ *     including the sleeping one, and bug-lock-no-wake must deadlock).
  *   - Spin explores sequentially consistent executions.  Where the C++ uses relaxed or
  *     acquire loads whose stale values matter (the has_work_ hint, done() before a
  *     withdrawal) the model lets the load return the older value too.  The memory
@@ -76,9 +85,16 @@
  *   BUG_ACCEPT_PHASE_OUTSIDE_LOCK accept() checks the phase, unlocks, then links     -> P4/P3
  *   BUG_CLOSE_IGNORES_RETURNS     worker closes with returns still announced
  *                                 (needs RETURNS >= 1)                               -> P4/P1
- * Known weakness (not a seeded bug: the code as it is, called differently):
+ *   BUG_CANCEL_NO_HAS_WORK        cancel_return() without `has_work_ = true` (the code
+ *                                 before the first W1 change; with CANCEL_OFF_THREAD) -> P3
+ *   BUG_RECHECK_NO_HAS_WORK       next_task's re-check under the lock ignores has_work_
+ *                                 (the code before the W1 fix: `if (more || head_ !=
+ *                                 nullptr || ...)`; use with CANCEL_OFF_THREAD)    -> P3
+ * Variant (the code as it is, called differently):
  *   CANCEL_OFF_THREAD             core::cancel_return() from another thread while the
- *                                 worker drains: the wake-up is lost (W1 in the README).
+ *                                 worker drains (W1 in the README: a lost wake-up until
+ *                                 next_task re-read has_work_ under the lock).  Today
+ *                                 every caller runs on the thread; checked anyway.
  */
 
 #ifndef NS
@@ -337,7 +353,11 @@ proctype worker()
 #ifdef BUG_SLEEP_NO_RECHECK
        :: more -> TOP()                                /* BUG: trusts the hint only */
 #else
-       :: more || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* continue */
+#ifdef BUG_RECHECK_NO_HAS_WORK
+       :: more || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* BUG: stale `more` only */
+#else
+       :: more || has_work || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* continue (has_work_ re-read under the lock) */
+#endif
 #endif
        :: else ->
           wsleep = 1;                                  /* worker_sleeping_ = true */
@@ -596,11 +616,14 @@ proctype joiner()
  * on this thread does `co_await other.submit_async(t)`: await_suspend calls
  * core::begin_return() on this thread (the worker, see the A_RUN option in the worker),
  * then hands `t` to the other thread.  When `t` finishes there, done() calls
- * core::accept_return(back_, true) from that thread: this process.  (Both cancel_return
- * call sites run on this thread itself, inside the task that announced, where ++/-- of
- * pending_returns_ within one task is invisible to the close decision; with
- * -DCANCEL_OFF_THREAD this process may instead call cancel_return from the other
- * thread -- see the README: the wake-up is then lost.) */
+ * core::accept_return(back_, true) from that thread: this process.  (Every cancel_return
+ * call site -- submit_async_awaiter::await_suspend's catch and done() when
+ * origin->is_current(), begin_return's deadlock path, promise_base::finish_awaited after
+ * its try_begin_return -- runs on this thread itself, inside the task that announced,
+ * where ++/-- of pending_returns_ within one task is invisible to the close decision;
+ * with -DCANCEL_OFF_THREAD this process may instead call cancel_return from the other
+ * thread -- see the README, W1.)  The task<T> rendezvous's own use of
+ * try_begin_return / accept_return / cancel_return is modelled in rendezvous.pml. */
 proctype returner(byte i)
 {
   byte r = NR + i;
@@ -610,7 +633,14 @@ end_unannounced:                                       /* (never announced: a va
   if
   :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return(n, true) */
 #ifdef CANCEL_OFF_THREAD
-  :: d_step { mtx == 0 -> mtx = 1; pret--; rlive[i] = 0; WAKE_LOCKED(wk) }  /* cancel_return() */
+  :: d_step {                                          /* core::cancel_return() */
+       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
+       pret--; rlive[i] = 0;                           /* --pending_returns_ (the coroutine goes on elsewhere) */
+#ifndef BUG_CANCEL_NO_HAS_WORK
+       has_work = 1;                                   /* has_work_.store(true, relaxed) */
+#endif
+       WAKE_LOCKED(wk)                                 /* wake_worker_locked(lock) */
+     }
 #endif
   fi;
   if

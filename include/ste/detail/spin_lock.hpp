@@ -36,8 +36,9 @@ class spin_lock {
   }
   void unlock() noexcept {
     // release: publishes the critical section to the next acquirer. A sleeper announced
-    // itself by kSleepers before it slept, so it is woken (the word lives in the core,
-    // which outlives the call).
+    // itself by kSleepers before it slept, so it is woken. The lock may already be
+    // freed by then (its core, once the last return was linked): wake_one uses the
+    // address as a key only.
     if (state_.exchange(kFree, std::memory_order_release) == kSleepers) wake_one(&state_);
   }
 
