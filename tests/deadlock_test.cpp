@@ -102,6 +102,28 @@ TEST(Deadlock, BoundDestructorThatWouldDeadlockLeavesTheValueToTheThread) {
   EXPECT_EQ(destroyed.load(), 1);
 }
 
+// A task for `on`: waits for `go`, then joins `target`, keeping a deadlock_error's message.
+void post_join_after(ste::thread const& on, ste::thread& target, ste_test::gate& go,
+                     std::string& message) {
+  on.post([&] {
+    go.wait();
+    try {
+      target.join();
+    } catch (ste::deadlock_error const& e) {
+      message = e.what();
+    }
+  });
+}
+
+ste::task<int> one() {
+  co_return 1;
+}
+
+// A coroutine that awaits submit_async(one()) on `there` and stores the result.
+ste::task<void> await_one_on(ste::thread const* there, std::atomic<int>* out) {
+  out->store(co_await there->submit_async(one()));
+}
+
 // A coroutine of B awaits submit_async on A; its start waits in A's queue behind the task
 // that joins B. B cannot close before the coroutine comes back, which needs A: a cycle
 // through a pending return. (Found by the fuzzer; it hung before.)
@@ -110,21 +132,9 @@ TEST(Deadlock, JoinThrowsWhenACoroutineOfTheJoinedThreadWaitsToStartOnTheCaller)
   auto b = ste::builder().name("beta").build();
   ste_test::gate go;
   std::string message;
-  a.post([&] {
-    go.wait();
-    try {
-      b.join();
-    } catch (ste::deadlock_error const& e) {
-      message = e.what();
-    }
-  });
-  auto one = []() -> ste::task<int> { co_return 1; };
+  post_join_after(a, b, go, message);
   std::atomic<int> got{0};
-  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
-               std::atomic<int>* out) -> ste::task<void> {
-    out->store(co_await there->submit_async(make()));
-  };
-  b.spawn(co(&a, +one, &got));
+  b.spawn(await_one_on(&a, &got));
   b.submit([] {});  // the coroutine has run up to its submit_async: its start is on A
   go.open();
   a.submit([] {});  // the joining task finished (with the error)
@@ -142,25 +152,11 @@ TEST(Deadlock, JoinThrowsWhenAPendingCoroutineWaitsOnAThreadBlockedOnTheCaller) 
   auto c = ste::builder().name("gamma").build();
   ste_test::gate go_a, go_b;
   std::string message;
-  b.post([&] {
-    go_b.wait();
-    try {
-      c.join();
-    } catch (ste::deadlock_error const& e) {
-      message = e.what();
-    }
-  });
-  a.post([&] {
-    go_a.wait();
-    b.join();  // returns once B drained (after the task above gave up)
-  });
-  auto one = []() -> ste::task<int> { co_return 1; };
+  post_join_after(b, c, go_b, message);
+  std::string none;
+  post_join_after(a, b, go_a, none);  // returns once B drained (after B's join gave up)
   std::atomic<int> got{0};
-  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
-               std::atomic<int>* out) -> ste::task<void> {
-    out->store(co_await there->submit_async(make()));
-  };
-  c.spawn(co(&a, +one, &got));
+  c.spawn(await_one_on(&a, &got));
   c.submit([] {});  // the coroutine's start is queued on A, behind A's task
   go_a.open();
   // A is blocked in b.join() once B refuses new work (the edge is recorded first).
@@ -186,21 +182,19 @@ TEST(Deadlock, SubmitAsyncToAThreadJoiningUsThrowsInsideTheCoroutine) {
   auto a = ste::builder().name("alpha").build();
   auto b = ste::builder().name("beta").build();
   std::string message;
-  auto one = []() -> ste::task<int> { co_return 1; };
-  auto co = [](ste::thread const* there, ste::task<int> (*make)(),
-               std::string* out) -> ste::task<void> {
+  auto co = [](ste::thread const* there, std::string* out) -> ste::task<void> {
     try {
       co_await ste::sleep_for(std::chrono::hours(1));
     } catch (ste::stopped_error const&) {
       // join() started: A is blocked in it now.
     }
     try {
-      (void)co_await there->submit_async(make());
+      (void)co_await there->submit_async(one());
     } catch (ste::deadlock_error const& e) {
       *out = e.what();
     }
   };
-  b.spawn(co(&a, +one, &message));
+  b.spawn(co(&a, &message));
   b.submit([] {});  // the coroutine sleeps
   a.submit([&] { b.join(); });
   EXPECT_NE(message.find("alpha"), std::string::npos) << message;
