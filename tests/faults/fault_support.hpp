@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+
+#include "ste/tag.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define STE_FAULT_ASAN 1
@@ -28,6 +32,27 @@
 #endif
 
 namespace ste_fault {
+
+/// A value handed to a ste thread (destroy, bound<T>): counts its destruction, and
+/// whether it happened off `home` (a null home: anywhere is fine).
+struct counted {
+  std::atomic<int>* destroyed;
+  ste::tag home;
+  std::atomic<int>* misplaced;
+  bool live = true;
+  counted(std::atomic<int>* d, ste::tag h, std::atomic<int>* m)
+      : destroyed(d), home(h), misplaced(m) {}
+  counted(counted&& o) noexcept
+      : destroyed(o.destroyed),
+        home(o.home),
+        misplaced(o.misplaced),
+        live(std::exchange(o.live, false)) {}
+  ~counted() {
+    if (!live) return;
+    ++*destroyed;
+    if (home != ste::tag{} && !home.is_on_thread()) ++*misplaced;
+  }
+};
 
 /// How many threads this process has now (entries of /proc/self/task).
 inline std::size_t thread_count() {

@@ -21,25 +21,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-struct counted {
-  std::atomic<int>* destroyed;
-  ste::tag home;
-  std::atomic<int>* misplaced;
-  bool live = true;
-  counted(std::atomic<int>* d, ste::tag h, std::atomic<int>* m)
-      : destroyed(d), home(h), misplaced(m) {}
-  counted(counted&& o) noexcept
-      : destroyed(o.destroyed),
-        home(o.home),
-        misplaced(o.misplaced),
-        live(std::exchange(o.live, false)) {}
-  ~counted() {
-    if (!live) return;
-    ++*destroyed;
-    if (home != ste::tag{} && !home.is_on_thread()) ++*misplaced;
-  }
-};
+using ste_fault::counted;
 
 enum class outcome { none, completed, stopped, other };
 

@@ -21,12 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "fault_support.hpp"
 #include "ste/ste.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using ste_fault::counted;
 using clock_type = std::chrono::steady_clock;
 
 // Sleeps until an absolute deadline. Not std::this_thread::sleep_for: libstdc++ restarts
@@ -129,25 +131,6 @@ ste::thread stormed_thread(storm& s, char const* name, std::atomic<int>* errors)
       .on_error([errors](std::exception_ptr) { ++*errors; })
       .build();
 }
-
-struct counted {
-  std::atomic<int>* destroyed;
-  ste::tag home;
-  std::atomic<int>* misplaced;
-  bool live = true;
-  counted(std::atomic<int>* d, ste::tag h, std::atomic<int>* m)
-      : destroyed(d), home(h), misplaced(m) {}
-  counted(counted&& o) noexcept
-      : destroyed(o.destroyed),
-        home(o.home),
-        misplaced(o.misplaced),
-        live(std::exchange(o.live, false)) {}
-  ~counted() {
-    if (!live) return;
-    ++*destroyed;
-    if (!home.is_on_thread()) ++*misplaced;
-  }
-};
 
 TEST(SignalFault, EveryResultIsCorrectUnderASignalStorm) {
   no_restart_handler handler;
