@@ -3,6 +3,8 @@
 #include "ste/detail/core.hpp"
 
 #include <algorithm>
+#include <sstream>
+#include <stdexcept>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -48,18 +50,38 @@ core* g_blocked_head = nullptr;
 // Hops a deadlock walk may take: far more than any real chain of threads.
 constexpr int kWalkBudget = 4096;
 
-void default_on_error(std::string const& name, std::exception_ptr const& e) noexcept {
+char const* source_name(error_source source) noexcept {
+  switch (source) {
+    case error_source::posted_task: return "a posted task";
+    case error_source::spawned_coroutine: return "a spawned coroutine";
+    case error_source::postlude: return "the postlude";
+  }
+  return "a task";
+}
+
+void default_on_error(std::string const& name, std::exception_ptr const& e,
+                      error_source source) noexcept {
+  char const* const from = source_name(source);
   try {
     std::rethrow_exception(e);
   } catch (std::exception const& ex) {
-    std::fprintf(stderr, "ste: uncaught exception on ste thread \"%s\": %s: %s\n", name.c_str(),
-                 typeid(ex).name(), ex.what());
+    std::fprintf(stderr, "ste: uncaught exception from %s on ste thread \"%s\": %s: %s\n", from,
+                 name.c_str(), typeid(ex).name(), ex.what());
   } catch (...) {
-    std::fprintf(stderr, "ste: uncaught non-std exception on ste thread \"%s\"\n", name.c_str());
+    std::fprintf(stderr, "ste: uncaught non-std exception from %s on ste thread \"%s\"\n", from,
+                 name.c_str());
   }
-  std::fputs("ste: install builder::on_error to handle exceptions from posted tasks\n", stderr);
+  std::fprintf(stderr, "ste: install builder::on_error to handle exceptions from %s\n", from);
   std::terminate();
 }
+
+// The stopped_error join() makes a pending sleep or a schedule() throw: its own type, so
+// that a spawned coroutine ending on exactly this one can be told apart from a
+// stopped_error the program threw itself.
+class stopped_by_join final : public stopped_error {
+ public:
+  using stopped_error::stopped_error;
+};
 
 // Handshake between build() and the new thread: lives in build()'s frame. The worker
 // signals it once (last touch) after the prelude ran or threw.
@@ -72,6 +94,26 @@ struct startup {
 }  // namespace
 
 core* current_core() noexcept { return tls_current_core; }
+
+bool is_stop_from_join(std::exception_ptr const& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (stopped_by_join const&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void report_posted_error(std::exception_ptr e) noexcept {
+  if (core* const c = current_core()) c->report_error(std::move(e), error_source::posted_task);
+}
+
+std::string core::describe() const {
+  std::ostringstream out;
+  out << '"' << config_.name << "\" (" << tag() << ')';
+  return out.str();
+}
 
 // ---------------------------------------------------------------------------------
 // Lifecycle
@@ -163,7 +205,7 @@ void core::release_handle() noexcept {
   os_thread_.reset();
 }
 
-void core::report_error(std::exception_ptr e) noexcept {
+void core::report_error(std::exception_ptr e, error_source source) noexcept {
   if (config_.on_error) {
     try {
       config_.on_error(std::move(e));
@@ -173,7 +215,7 @@ void core::report_error(std::exception_ptr e) noexcept {
       std::terminate();
     }
   }
-  default_on_error(config_.name, e);
+  default_on_error(config_.name, e, source);
 }
 
 // ---------------------------------------------------------------------------------
@@ -204,7 +246,11 @@ void core::link_locked(task_node& n) noexcept {
   has_work_.store(true, std::memory_order_relaxed);
 }
 
-std::size_t core::accept(task_node& n) {
+std::size_t core::accept(task_node& n) { return link_if_open(n, arrival::task); }
+
+void core::accept_coroutine(task_node& n) { link_if_open(n, arrival::coroutine); }
+
+std::size_t core::link_if_open(task_node& n, arrival what) {
   std::unique_lock lock(queue_mutex_);
   bool const open =
       phase_ == phase::running || (phase_ == phase::draining && is_current());
@@ -212,9 +258,11 @@ std::size_t core::accept(task_node& n) {
     // Compose the message before unlocking: once a refused caller has unlocked, it must
     // not touch the core again (the last handle may be destroying it right now).
     std::string message = "ste: the thread \"" + config_.name +
-                          "\" no longer accepts work (it was joined or is being joined); "
-                          "the task did not run";
+                          "\" no longer accepts work (it was joined or is being joined); " +
+                          (what == arrival::task ? "the task did not run"
+                                                 : "the coroutine cannot move to it");
     lock.unlock();
+    if (what == arrival::coroutine) throw stopped_by_join(message);
     throw stopped_error(message);
   }
   std::size_t const ahead = queued_count_;
@@ -253,10 +301,10 @@ void core::begin_return(pending_return* r) {
   if (stuck) {
     cancel_return(r);
     throw deadlock_error(
-        "ste: deadlock avoided: a coroutine on thread \"" + config_.name +
-        "\" awaited submit_async on thread \"" + r->target->config_.name +
-        "\", which is blocked joining \"" + config_.name +
-        "\" (directly or through other ste threads) and could never run it; finish or "
+        "ste: deadlock avoided: a coroutine on thread " + describe() +
+        " awaited submit_async on thread " + r->target->describe() +
+        ", which is blocked joining " + describe() +
+        " (directly or through other ste threads) and could never run it; finish or "
         "cancel such coroutines before joining their thread from a ste thread");
   }
 }
@@ -337,7 +385,7 @@ timer_node* core::pop_timer() noexcept {
 
 void core::check_can_sleep() const {
   if (draining_seen_)
-    throw stopped_error("ste: sleep on thread \"" + config_.name +
+    throw stopped_by_join("ste: sleep on thread \"" + config_.name +
                         "\" refused: the thread is being joined; finish up instead of sleeping");
 }
 
@@ -411,7 +459,8 @@ void core::run_one(task_node* n) noexcept {
   try {
     n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
   } catch (...) {
-    report_error(std::current_exception());
+    // Only fire-and-forget records throw (blocking ones hand their exception back).
+    report_error(std::current_exception(), error_source::posted_task);
   }
 }
 
@@ -425,7 +474,7 @@ void core::run(bool run_postlude) noexcept {
     try {
       config_.postlude();
     } catch (...) {
-      report_error(std::current_exception());
+      report_error(std::current_exception(), error_source::postlude);
     }
   }
 }
@@ -433,13 +482,19 @@ void core::run(bool run_postlude) noexcept {
 // ---------------------------------------------------------------------------------
 // bound<T> values
 
-void core::register_bound(bound_entry& e) {
+void core::ensure_can_bind() {
+  bool closed = false;
   {
     std::lock_guard lock(queue_mutex_);
-    if (phase_ == phase::closed)
-      throw stopped_error("ste: make_bound on thread \"" + config_.name +
-                          "\" after its postlude started; nothing can be bound any more");
+    closed = phase_ == phase::closed;
   }
+  if (closed)
+    throw stopped_error("ste: make_bound on thread \"" + config_.name +
+                        "\" after its postlude started; nothing can be bound any more (the "
+                        "value was not constructed)");
+}
+
+void core::register_bound(bound_entry& e) noexcept {
   e.prev = nullptr;
   e.next = bound_head_;
   if (bound_head_ != nullptr) bound_head_->prev = &e;
@@ -488,8 +543,19 @@ void throw_sleep_off_thread() {
 }
 
 void throw_sleep_stopped() {
-  throw stopped_error(
+  throw stopped_by_join(
       "ste: sleep ended early: the thread is being joined; the coroutine should finish");
+}
+
+void throw_empty_task(char const* operation) {
+  throw std::invalid_argument(std::string("ste: ") + operation +
+                              ": the ste::task is empty (default-constructed or moved-from); "
+                              "nothing was started; pass a task made by calling a coroutine");
+}
+
+void throw_nan_duration() {
+  throw std::invalid_argument(
+      "ste: the duration is NaN, which names no point in time; pass a finite duration");
 }
 
 // ---------------------------------------------------------------------------------
@@ -517,11 +583,11 @@ core::wait_edge::wait_edge(core& target, bool for_close) : self_(current_core())
       --target.close_waiters_;
     }
     throw deadlock_error(
-        "ste: deadlock avoided: thread \"" + self_->config_.name + "\" would block " +
-        (for_close ? "joining" : "waiting on") + " thread \"" + target.config_.name +
-        "\", which is itself (directly, through other ste threads, or through a "
-        "coroutine that awaits submit_async) waiting on \"" + self_->config_.name +
-        "\"; use post() or a coroutine instead of a blocking call in one direction");
+        "ste: deadlock avoided: thread " + self_->describe() + " would block " +
+        (for_close ? "joining" : "waiting on") + " thread " + target.describe() +
+        ", which is itself (directly, through other ste threads, or through a "
+        "coroutine that awaits submit_async) waiting on " + self_->describe() +
+        "; use post() or a coroutine instead of a blocking call in one direction");
   }
   self_->waiting_on_ = &target;
   self_->waiting_for_close_ = for_close;
@@ -573,6 +639,27 @@ bool core::leads_to(core* c, bool for_close, core const* self, int& budget) noex
     c = c->waiting_on_;
   }
   return false;
+}
+
+void core::check_chain_can_move(core& target, core const* blocked) {
+  if (blocked == nullptr) return;
+  bool stuck = false;
+  {
+    // `target` is alive (the mover holds it); every edge followed points to a live core.
+    std::lock_guard lock(edge_mutex());
+    core const* c = &target;
+    for (int hops = 0; c != nullptr && hops < kWalkBudget && !stuck; ++hops) {
+      stuck = c == blocked;
+      c = c->waiting_on_;
+    }
+  }
+  if (!stuck) return;
+  throw deadlock_error(
+      "ste: deadlock avoided: a coroutine run by block_on from thread " + blocked->describe() +
+      " tried to move to thread " + target.describe() + ", which " +
+      (&target == blocked ? "is" : "waits (through other ste threads) on the thread") +
+      " blocked in that block_on until the coroutine completes, and so could never run it; "
+      "post() the work there instead, or do not block_on from that thread");
 }
 
 bool core::is_blocked(core const* c) noexcept {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +125,32 @@ TEST(Bound, MakeBoundAfterJoinThrowsStoppedError) {
   auto thread = ste::spawn();
   thread.join();
   EXPECT_THROW(thread.make_bound<int>(1), ste::stopped_error);
+}
+
+std::atomic<int> postlude_values_made{0};
+std::atomic<int> postlude_values_destroyed{0};
+struct postlude_value {
+  postlude_value() { ++postlude_values_made; }
+  postlude_value(postlude_value const&) = delete;
+  ~postlude_value() { ++postlude_values_destroyed; }
+};
+
+TEST(Bound, PostludeLeakBug_MakeBoundRefusedInThePostludeNeverConstructsTheValue) {
+  std::optional<ste::thread> thread;
+  std::atomic<bool> refused{false};
+  thread.emplace(ste::builder()
+                     .postlude([&] {
+                       try {
+                         auto b = thread->make_bound<postlude_value>();
+                       } catch (ste::stopped_error const&) {
+                         refused = true;
+                       }
+                     })
+                     .build());
+  thread->join();
+  EXPECT_TRUE(refused.load());
+  EXPECT_EQ(postlude_values_made.load(), 0);
+  EXPECT_EQ(postlude_values_destroyed.load(), 0);
 }
 
 TEST(Bound, MoveAssignmentDestroysTheOldValueOnItsThread) {

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -240,6 +241,122 @@ TEST(Deadlock, NoFalsePositives) {
   t1.join();
   t2.join();
   EXPECT_EQ(sum.load(), 1000);
+}
+
+// ---------------------------------------------------------------------------------
+// A coroutine run by block_on from a ste thread must not move to that blocked thread.
+
+
+// B blocks in A.block_on(co); co moves (through `move`) to a thread that waits on B.
+template <class Move>
+bool block_on_then_move(ste::thread const& a, ste::thread const& b, Move move) {
+  return b.submit([&] {
+    return a.block_on([&]() -> ste::task<bool> {
+      try {
+        co_await move();
+      } catch (ste::deadlock_error const&) {
+        co_return true;  // thrown inside the coroutine, before anything was queued
+      }
+      co_return false;
+    }());
+  });
+}
+
+TEST(Deadlock, BlockOnMoveBug_ScheduleOntoTheBlockedThreadThrowsInsideTheCoroutine) {
+  auto a = ste::spawn(), b = ste::spawn();
+  EXPECT_TRUE(block_on_then_move(a, b, [&] { return b.schedule(); }));
+  // Uncaught, it is what block_on rethrows.
+  EXPECT_THROW(b.submit([&] {
+    a.block_on([&]() -> ste::task<void> { co_await b.schedule(); }());
+  }),
+               ste::deadlock_error);
+  EXPECT_EQ(b.submit([&] { return a.submit([] { return 2; }); }), 2);  // both still serve
+}
+
+TEST(Deadlock, BlockOnMoveBug_SubmitAsyncToTheBlockedThreadThrowsInsideTheCoroutine) {
+  auto a = ste::spawn(), b = ste::spawn();
+  EXPECT_TRUE(block_on_then_move(a, b, [&] { return b.submit_async(one()); }));
+}
+
+TEST(Deadlock, BlockOnMoveBug_MovingThroughAThirdThreadFirstStillThrows) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  bool caught = b.submit([&] {
+    return a.block_on([&]() -> ste::task<bool> {
+      co_await c.schedule();  // fine: c serves
+      try {
+        co_await b.schedule();
+      } catch (ste::deadlock_error const&) {
+        co_return true;
+      }
+      co_return false;
+    }());
+  });
+  EXPECT_TRUE(caught);
+}
+
+TEST(Deadlock, BlockOnMoveBug_AnAwaitedTaskOfTheChainThrowsToo) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  auto child = [&]() -> ste::task<int> {
+    co_await b.schedule();
+    co_return 1;
+  };
+  // Awaited directly, and run on a third thread by submit_async: both inherit the chain.
+  EXPECT_THROW(b.submit([&] {
+    a.block_on([&]() -> ste::task<int> { co_return co_await child(); }());
+  }),
+               ste::deadlock_error);
+  EXPECT_THROW(b.submit([&] {
+    a.block_on([&]() -> ste::task<int> { co_return co_await c.submit_async(child()); }());
+  }),
+               ste::deadlock_error);
+}
+
+TEST(Deadlock, BlockOnMoveBug_MovingToAThreadThatWaitsOnTheBlockedThreadThrows) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  // c waits on b (a submit), b is blocked in a.block_on: moving to c could never run.
+  bool caught = c.submit([&] { return block_on_then_move(a, b, [&] { return c.schedule(); }); });
+  EXPECT_TRUE(caught);
+}
+
+TEST(Deadlock, BlockOnMoveBug_NoFalsePositives) {
+  auto a = ste::spawn(), b = ste::spawn(), c = ste::spawn();
+  // Moving to threads that serve is fine, from a ste thread and from a plain thread.
+  EXPECT_FALSE(block_on_then_move(a, b, [&] { return c.schedule(); }));
+  EXPECT_FALSE(block_on_then_move(a, b, [&] { return c.submit_async(one()); }));
+  EXPECT_FALSE(block_on_then_move(a, b, [&] { return a.schedule(); }));
+  EXPECT_EQ(a.block_on([&]() -> ste::task<int> {
+    co_await b.schedule();
+    co_return co_await c.submit_async(one());
+  }()),
+            1);
+  // block_on on the thread itself runs a nested loop: moving there is fine.
+  EXPECT_EQ(b.submit([&] {
+    return b.block_on([&]() -> ste::task<int> {
+      co_await a.schedule();
+      co_await b.schedule();
+      co_return 3;
+    }());
+  }),
+            3);
+}
+
+TEST(Deadlock, MessagesNameEachThreadWithItsTag) {
+  auto a = ste::spawn(), b = ste::spawn();  // both have the default name
+  std::string message;
+  a.submit([&] {
+    b.submit([&] {
+      try {
+        a.submit([] {});
+      } catch (ste::deadlock_error const& e) {
+        message = e.what();
+      }
+    });
+  });
+  std::ostringstream ta, tb;
+  ta << a.tag();
+  tb << b.tag();
+  EXPECT_NE(message.find(ta.str()), std::string::npos) << message;
+  EXPECT_NE(message.find(tb.str()), std::string::npos) << message;
 }
 
 }  // namespace

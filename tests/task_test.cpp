@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,7 +132,40 @@ TEST(Task, AwaitingAnEmptyTaskThrows) {
     ste::task<int> empty;
     co_return co_await empty;
   };
-  EXPECT_THROW(thread.block_on(user()), std::logic_error);
+  EXPECT_THROW(thread.block_on(user()), std::invalid_argument);
+}
+
+// One rule for an empty task, wherever it is handed over: std::invalid_argument, one
+// message, nothing started.
+std::string empty_task_message(std::function<void()> const& hand_over) {
+  try {
+    hand_over();
+  } catch (std::invalid_argument const& e) {
+    return e.what();
+  }
+  return "(no std::invalid_argument)";
+}
+
+TEST(Task, EmptyTaskBug_BlockOnSubmitAsyncSpawnAndCoAwaitThrowInvalidArgument) {
+  auto thread = ste::spawn();
+  ste::task<int> moved_from = answer();
+  ste::task<int> taken = std::move(moved_from);
+  std::vector<std::string> messages;
+  messages.push_back(empty_task_message([&] { thread.block_on(ste::task<void>{}); }));
+  messages.push_back(empty_task_message([&] { thread.block_on(std::move(moved_from)); }));
+  messages.push_back(empty_task_message([&] { thread.block_on(moved_from); }));
+  messages.push_back(empty_task_message([&] { thread.spawn(ste::task<void>{}); }));
+  messages.push_back(empty_task_message([&] {
+    thread.block_on([&]() -> ste::task<void> { co_await thread.submit_async(ste::task<void>{}); }());
+  }));
+  messages.push_back(empty_task_message([&] {
+    thread.block_on([]() -> ste::task<void> { co_await ste::task<void>{}; }());
+  }));
+  for (std::string const& m : messages)
+    EXPECT_NE(m.find("the ste::task is empty (default-constructed or moved-from)"),
+              std::string::npos)
+        << m;
+  EXPECT_EQ(thread.block_on(std::move(taken)), 42);  // nothing broke
 }
 
 // ---------------------------------------------------------------------------------
@@ -406,6 +441,79 @@ TEST(Spawn, AfterJoinThrowsAndDestroysTheTaskUnstarted) {
   EXPECT_TRUE(watch.expired());
 }
 
+TEST(Spawn, JoinStopBug_ACoroutineEndingOnJoinsStoppedErrorIsQuiet) {
+  std::atomic<int> reported{0};
+  ste_test::gate sleeping;
+  auto thread = ste::builder().on_error([&](std::exception_ptr) { ++reported; }).build();
+  auto other = ste::spawn();
+  other.join();
+  auto sleeper = [&]() -> ste::task<void> {
+    sleeping.open();
+    co_await ste::sleep_for(1h);  // join() ends it with stopped_error
+  };
+  auto mover = [&]() -> ste::task<void> {
+    co_await other.schedule();  // other was joined: stopped_error
+  };
+  thread.spawn(sleeper());
+  thread.spawn(mover());
+  sleeping.wait();
+  thread.join();
+  EXPECT_EQ(reported.load(), 0);
+}
+
+TEST(Spawn, JoinStopBug_AStoppedErrorTheProgramThrowsStillReachesOnError) {
+  std::atomic<int> reported{0};
+  auto thread = ste::builder().on_error([&](std::exception_ptr) { ++reported; }).build();
+  auto own = []() -> ste::task<void> {
+    throw ste::stopped_error("the program's own");
+    co_return;
+  };
+  auto rethrown_copy = []() -> ste::task<void> {
+    try {
+      co_await ste::sleep_for(1h);
+    } catch (ste::stopped_error const& e) {
+      throw ste::stopped_error(e.what());  // a new exception, not join's
+    }
+  };
+  thread.spawn(own());
+  thread.spawn(rethrown_copy());
+  thread.submit([] {});  // `own` has run
+  thread.join();
+  EXPECT_EQ(reported.load(), 2);
+}
+
+// The README's coroutine example, verbatim (with the default on_error, which would
+// terminate the process if join's stopped_error reached it).
+struct engine {
+  int rendered = 0;
+  int voices = 3;
+  void render() { ++rendered; }
+};
+ste::task<int> count_voices(engine& e) { co_return e.voices; }
+
+// README: begin coroutine example
+ste::task<void> render_loop(engine& e) {
+  auto deadline = std::chrono::steady_clock::now();
+  for (;;) {
+    deadline += std::chrono::milliseconds(10);
+    co_await ste::sleep_until(deadline);  // the thread sleeps in the kernel meanwhile
+    e.render();                           // on the audio thread: no locks needed
+  }                                       // join() ends the sleep with stopped_error
+}
+// README: end coroutine example
+
+TEST(Spawn, JoinStopBug_TheReadmeRenderLoopEndsQuietlyAtJoin) {
+  engine e;
+  {
+    // README: begin coroutine example
+    ste::thread audio = ste::spawn();
+    audio.spawn(render_loop(e));              // detached; exceptions go to on_error
+    int n = audio.block_on(count_voices(e));  // blocks until the coroutine finished
+    // README: end coroutine example
+    EXPECT_EQ(n, 3);
+  }  // the handle is dropped: join() ends the loop, quietly
+}
+
 TEST(Spawn, EmptyTaskIsRejected) {
   auto thread = ste::spawn();
   EXPECT_THROW(thread.spawn(ste::task<void>{}), std::invalid_argument);
@@ -515,16 +623,21 @@ TEST(Sleep, JoinEndsPendingSleepsWithStoppedErrorOnTheThread) {
 }
 
 TEST(Sleep, JoinWaitsForEverySpawnedSleeper) {
-  std::atomic<int> woke{0}, errors{0};
+  std::atomic<int> ended{0}, errors{0};
+  struct count_end {
+    std::atomic<int>& n;
+    ~count_end() { ++n; }
+  };
   {
     auto thread = ste::builder().on_error([&](std::exception_ptr) { ++errors; }).build();
     for (int i = 0; i < 20; ++i)
-      thread.spawn([](std::atomic<int>& w) -> ste::task<void> {
+      thread.spawn([](std::atomic<int>& e) -> ste::task<void> {
+        count_end guard{e};
         co_await ste::sleep_for(std::chrono::milliseconds(1));
-        ++w;
-      }(woke));
-  }  // join: each sleeper woke normally, or its stopped_error reached on_error
-  EXPECT_EQ(woke.load() + errors.load(), 20);
+      }(ended));
+  }  // join: each sleeper woke normally, or ended quietly on join's stopped_error
+  EXPECT_EQ(ended.load(), 20);
+  EXPECT_EQ(errors.load(), 0);
 }
 
 }  // namespace

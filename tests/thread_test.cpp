@@ -5,9 +5,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -134,6 +137,88 @@ TEST(Builder, PostludeExceptionGoesToOnError) {
   thread.join();
   EXPECT_EQ(seen, "close failed");
 }
+
+// Records what on_error received, in order.
+struct error_log {
+  std::mutex mutex;
+  std::vector<std::string> messages;
+  ste_test::counter arrivals;
+  auto handler() {
+    return [this](std::exception_ptr e) {
+      std::string what;
+      try {
+        std::rethrow_exception(e);
+      } catch (std::exception const& ex) {
+        what = ex.what();
+      }
+      {
+        std::lock_guard lock(mutex);
+        messages.push_back(what);
+      }
+      arrivals.arrive();
+    };
+  }
+};
+
+// A callable whose destructor throws (once armed; moving disarms the source).
+struct throws_when_destroyed {
+  bool armed = true;
+  bool call_throws = false;
+  throws_when_destroyed() = default;
+  throws_when_destroyed(throws_when_destroyed&& o) noexcept
+      : armed(std::exchange(o.armed, false)), call_throws(o.call_throws) {}
+  ~throws_when_destroyed() noexcept(false) {
+    if (armed) throw std::runtime_error("destructor");
+  }
+  void operator()() const {
+    if (call_throws) throw std::runtime_error("call");
+  }
+};
+
+TEST(Post, ThrowingDestructorBug_APostedCallablesDestructorExceptionReachesOnError) {
+  error_log log;
+  auto thread = ste::builder().on_error(log.handler()).build();
+  thread.post(throws_when_destroyed{});
+  log.arrivals.wait_for(1);
+  throws_when_destroyed both;
+  both.call_throws = true;
+  thread.post(std::move(both));
+  log.arrivals.wait_for(3);
+  EXPECT_EQ(thread.submit([] { return 7; }), 7);  // the thread goes on
+  thread.join();
+  std::lock_guard lock(log.mutex);
+  EXPECT_EQ(log.messages, (std::vector<std::string>{"destructor", "call", "destructor"}));
+}
+
+#if GTEST_HAS_DEATH_TEST
+// The default on_error says where the exception came from, then terminates.
+TEST(OnErrorDeathTest, DefaultHandlerSaysWhichKindOfWorkThrew) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto t = ste::spawn();
+        t.post([] { throw std::runtime_error("boom"); });
+        t.join();
+      },
+      "from a posted task");
+  EXPECT_DEATH(
+      {
+        auto t = ste::builder().postlude([] { throw std::runtime_error("boom"); }).build();
+        t.join();
+      },
+      "from the postlude");
+  EXPECT_DEATH(
+      {
+        auto t = ste::spawn();
+        t.spawn([]() -> ste::task<void> {
+          throw std::runtime_error("boom");
+          co_return;
+        }());
+        t.join();
+      },
+      "from a spawned coroutine");
+}
+#endif
 
 TEST(Builder, StackSizeZeroTinyAndLargeWork) {
   for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{100'000},

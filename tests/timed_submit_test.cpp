@@ -5,6 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -135,3 +139,63 @@ TEST(TimedSubmit, WithdrawVersusStartIsOneDecision) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------
+// The deadline is decided before queueing and again by the worker: f never starts
+// after it.
+
+TEST(TimedSubmit, PastDeadlineBug_AZeroOrNegativeTimeoutNeverRunsTheTask) {
+  auto thread = ste::spawn();
+  std::atomic<int> ran{0};
+  std::size_t const rounds = ste_test::scaled(2'000);
+  for (std::size_t i = 0; i < rounds; ++i) {
+    EXPECT_THROW(thread.submit_for(-1s, [&] { ++ran; }), ste::timeout_error);
+    EXPECT_THROW(thread.submit_for(0ns, [&] { ++ran; }), ste::timeout_error);
+    EXPECT_THROW(thread.submit_until(std::chrono::steady_clock::now() - 1h, [&] { ++ran; }),
+                 ste::timeout_error);
+    EXPECT_THROW(thread.submit_until(std::chrono::system_clock::now() - 1h, [&] { ++ran; }),
+                 ste::timeout_error);
+  }
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(thread.submit_for(1h, [&] { return ran.load(); }), 0);  // still serving
+}
+
+// A clock that reads "long after every deadline" on the ste thread and "before it" on
+// every other thread: the submitter never sees its deadline pass, the worker always
+// does. So the worker, not the submitter, must be the one that refuses to start f.
+thread_local bool on_split_clock_late_side = false;
+struct split_clock {
+  using rep = std::int64_t;
+  using period = std::milli;
+  using duration = std::chrono::duration<rep, period>;
+  using time_point = std::chrono::time_point<split_clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    return time_point(duration(on_split_clock_late_side ? 1'000'000 : 0));
+  }
+};
+
+TEST(TimedSubmit, PastDeadlineBug_TheWorkerDoesNotStartATaskWhoseDeadlinePassed) {
+  auto thread = ste::builder().prelude([] { on_split_clock_late_side = true; }).build();
+  int ran = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto const deadline = split_clock::time_point(split_clock::duration(1'000));
+    EXPECT_THROW(thread.submit_until(deadline, [&] { ++ran; }), ste::timeout_error);
+  }
+  EXPECT_EQ(ran, 0);
+  EXPECT_EQ(thread.submit([] { return 1; }), 1);
+}
+
+TEST(TimedSubmit, PastDeadlineBug_ANaNTimeoutThrowsInvalidArgumentAndNeverRuns) {
+  auto thread = ste::spawn();
+  bool ran = false;
+  auto const nan = std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THROW(thread.submit_for(nan, [&] { ran = true; }), std::invalid_argument);
+  auto const nan_ms = std::chrono::duration<float, std::milli>(std::nanf(""));
+  EXPECT_THROW(thread.submit_for(nan_ms, [&] { ran = true; }), std::invalid_argument);
+  EXPECT_FALSE(ran);
+  auto const inf = std::chrono::duration<double>(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(thread.submit_for(inf, [] { return 1; }), 1);
+  EXPECT_THROW(thread.submit_for(-inf, [&] { ran = true; }), ste::timeout_error);
+  EXPECT_FALSE(ran);
+}

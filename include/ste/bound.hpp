@@ -127,8 +127,12 @@ class bound {
   // Runs on the owning thread (inside make_bound's submit).
   template <class... Args>
   static box* make_box(detail::core& c, Args&&... args) {
+    // Checked before T exists: a refused value is never constructed, so never leaked.
+    // Only the worker closes the thread, and this runs on the worker: the answer holds
+    // until register_bound.
+    c.ensure_can_bind();  // throws stopped_error once the postlude started
     auto owned = std::make_unique<box>(std::forward<Args>(args)...);
-    c.register_bound(*owned);  // throws stopped_error once the postlude started
+    c.register_bound(*owned);
     return owned.release();
   }
 

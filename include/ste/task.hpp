@@ -20,7 +20,6 @@
 #pragma once
 
 #include <atomic>
-#include <cassert>
 #include <cstdint>
 #include <chrono>
 #include <coroutine>
@@ -74,6 +73,21 @@ struct resume_node : task_node {
   resume_node() noexcept { invoke = &run; }
   static void run(task_node* n) { static_cast<resume_node*>(n)->handle.resume(); }
 };
+
+[[noreturn]] void throw_empty_task(char const* operation);
+
+class promise_base;
+
+/// The ste thread blocked until the coroutine chain of `p` completes (see
+/// promise_base::blocked_thread), or nullptr; nullptr for coroutine types other than
+/// ste::task.
+template <class Promise>
+core* blocked_thread_of(std::coroutine_handle<Promise> h) noexcept {
+  if constexpr (std::is_base_of_v<promise_base, Promise>)
+    return h.promise().blocked_thread();
+  else
+    return nullptr;
+}
 
 class promise_base {
  public:
@@ -180,6 +194,13 @@ class promise_base {
   void set_done_callback(done_callback cb) noexcept { on_done_ = cb; }
   std::exception_ptr const& error() const noexcept { return error_; }
 
+  /// The ste thread blocked in block_on until this coroutine chain completes: set by
+  /// block_on called from another ste thread, inherited by every task the chain awaits
+  /// (task, submit_async). That thread serves nothing until then, so the chain must
+  /// never move to it (schedule, submit_async): that would wait for ever.
+  core* blocked_thread() const noexcept { return blocked_thread_; }
+  void set_blocked_thread(core* c) noexcept { blocked_thread_ = c; }
+
  protected:
   void rethrow_if_failed() {
     if (error_) std::rethrow_exception(error_);
@@ -200,6 +221,7 @@ class promise_base {
   char const* starter_ = nullptr;  // the thread that started us for an awaiter
   core* finisher_ = nullptr;       // kFinishedOnThread: where the awaiter continues
   resume_node back_;               // kFinishedOnThread: the awaiter's way there
+  core* blocked_thread_ = nullptr; // see blocked_thread(); written before the start
 };
 
 template <class T>
@@ -269,7 +291,7 @@ class [[nodiscard]] task {
   explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
 
   /// Starts the coroutine (symmetric transfer) and resumes the awaiter with its result,
-  /// or rethrows its exception. Awaiting an empty task throws std::logic_error.
+  /// or rethrows its exception. Awaiting an empty task throws std::invalid_argument.
   auto operator co_await() & noexcept { return awaiter{handle_}; }
   auto operator co_await() && noexcept { return awaiter{handle_}; }
 
@@ -281,11 +303,13 @@ class [[nodiscard]] task {
   struct awaiter {
     std::coroutine_handle<promise_type> handle;
     bool await_ready() const noexcept { return !handle || handle.done(); }
-    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+      handle.promise().set_blocked_thread(detail::blocked_thread_of(awaiting));
       return handle.promise().start_awaited(handle, awaiting);
     }
     T await_resume() {
-      if (!handle) throw std::logic_error("ste::task: co_await on an empty task (moved-from?)");
+      if (!handle) detail::throw_empty_task("co_await");
       return handle.promise().take();
     }
   };
@@ -322,10 +346,19 @@ task<R> wrap_awaitable(A aw) {
   co_return co_await static_cast<A&&>(aw);
 }
 
-/// Any awaitable as a task<R>: a task<R> rvalue as itself, anything else wrapped in
-/// one coroutine frame.
 template <class A>
-auto as_task(A&& aw) {
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+
+/// Any awaitable as a task<R>: a task<R> rvalue as itself, anything else wrapped in
+/// one coroutine frame. An empty task throws std::invalid_argument (for `operation`),
+/// before anything is started or allocated.
+template <class A>
+auto as_task(A&& aw, char const* operation) {
+  if constexpr (is_task_v<std::remove_cvref_t<A>>) {
+    if (!aw) throw_empty_task(operation);
+  }
   using R = await_result_t<A>;
   if constexpr (std::is_same_v<std::remove_cvref_t<A>, task<R>> && !std::is_lvalue_reference_v<A>)
     return task<R>(std::move(aw));
@@ -341,11 +374,13 @@ class schedule_awaiter : resume_node {
  public:
   explicit schedule_awaiter(core& c) noexcept : core_(&c) {}
   bool await_ready() const noexcept { return false; }  // always through the queue
-  void await_suspend(std::coroutine_handle<> h) {
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> h) {
+    core::check_chain_can_move(*core_, blocked_thread_of(h));  // deadlock_error
     handle = h;
     // From here on the worker may resume h (and destroy *this) at any moment: accept's
     // last touch of *this is linking it under the lock.
-    core_->accept(*this);  // stopped_error is rethrown inside the coroutine
+    core_->accept_coroutine(*this);  // stopped_error is rethrown inside the coroutine
   }
   void await_resume() const noexcept {}
 
@@ -384,6 +419,7 @@ struct block_on_record final : blocking_node {
   explicit block_on_record(std::coroutine_handle<promise<R>> h) noexcept : handle(h) {
     invoke = &run;
     h.promise().set_done_callback({&finished, this});
+    h.promise().set_blocked_thread(current_core());  // the caller, if a ste thread
   }
   static void run(task_node* n) { static_cast<block_on_record*>(n)->handle.resume(); }
   static std::coroutine_handle<> finished(void* context) noexcept {
@@ -424,11 +460,15 @@ class submit_async_awaiter {
 
   bool await_ready() const noexcept { return false; }
 
-  bool await_suspend(std::coroutine_handle<> awaiting) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> awaiting) {
     auto const h = task_access<R>::handle(task_);
+    core* const blocked = blocked_thread_of(awaiting);
+    h.promise().set_blocked_thread(blocked);
     origin_ = current_core();
     if (origin_ == target_)  // already there: run it inline, as co_await on a task does
       return h.promise().start_awaited(h, awaiting);
+    core::check_chain_can_move(*target_, blocked);  // deadlock_error
     awaiting_ = awaiting;
     h.promise().set_done_callback({&done, this});
     record_.target = target_;
@@ -496,16 +536,27 @@ struct spawn_record final : task_node {
     std::unique_ptr<spawn_record> self(static_cast<spawn_record*>(context));
     std::exception_ptr error = self->handle.promise().error();
     self->handle.destroy();  // suspended at its final point: safe to destroy here
-    if (error) self->owner->report_error(std::move(error));
+    // The stopped_error join() made a sleep or schedule() throw means "stop": ending on
+    // it is the coroutine's expected way out, not an error.
+    if (error && !is_stop_from_join(error))
+      self->owner->report_error(std::move(error), error_source::spawned_coroutine);
     return std::noop_coroutine();
   }
   std::shared_ptr<core> owner;
   std::coroutine_handle<promise<void>> handle;
 };
 
+[[noreturn]] void throw_nan_duration();
+
+/// `now + d`, saturating at time_point::max() instead of overflowing; zero and negative
+/// durations give `now`. A NaN duration throws std::invalid_argument (it has no
+/// meaning, and converting it to an integer count would be undefined behaviour).
 template <class Rep, class Period>
-std::chrono::steady_clock::time_point sleep_deadline(std::chrono::duration<Rep, Period> d) {
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
   using clock = std::chrono::steady_clock;
+  if constexpr (std::is_floating_point_v<Rep>) {
+    if (d.count() != d.count()) throw_nan_duration();
+  }
   auto const now = clock::now();
   if (d <= d.zero()) return now;
   if (std::chrono::duration<long double>(d) >=
@@ -520,10 +571,10 @@ std::chrono::steady_clock::time_point sleep_deadline(std::chrono::duration<Rep, 
 /// the thread serves other work meanwhile and sleeps in the kernel when only timers are
 /// pending. Throws ste::wrong_thread off every ste thread, and ste::stopped_error (inside
 /// the coroutine, on the thread) when join() starts before the deadline. No allocation
-/// beyond the thread's timer heap growing.
+/// beyond the thread's timer heap growing. A NaN duration throws std::invalid_argument.
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
-  return detail::sleep_awaiter(detail::sleep_deadline(d));
+  return detail::sleep_awaiter(detail::deadline_after(d));
 }
 
 /// As sleep_for, until `t` (any clock; converted to steady_clock once, now).

@@ -40,17 +40,6 @@ concept nullary_task = std::is_invocable_v<F>;
 [[noreturn]] void throw_timeout();
 [[noreturn]] void throw_empty_handle(std::string_view operation);
 
-/// `now + d`, saturating at time_point::max() instead of overflowing.
-template <class Rep, class Period>
-std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> d) {
-  using clock = std::chrono::steady_clock;
-  auto const now = clock::now();
-  if (d <= d.zero()) return now;
-  auto const room = clock::time_point::max() - now;
-  if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(room))
-    return clock::time_point::max();
-  return now + std::chrono::ceil<clock::duration>(d);
-}
 }  // namespace detail
 
 /// Fluent configuration of a ste thread. Each setter returns *this.
@@ -153,20 +142,24 @@ class thread {
   }
 
   /// As submit, but if the thread has not *started* `f` by `deadline`, `f` is withdrawn
-  /// and ste::timeout_error is thrown (f never runs). Once started, f runs to completion
-  /// and the call returns normally, however long it takes. Does not allocate.
+  /// and ste::timeout_error is thrown (f never runs). `f` never starts after its
+  /// deadline: a deadline already past at the call throws at once, nothing queued. Once
+  /// started, f runs to completion and the call returns normally, however long it takes.
+  /// On the thread itself `f` runs inline (there is no wait to time out). Does not
+  /// allocate.
   template <class Clock, class Duration, class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_until(std::chrono::time_point<Clock, Duration> const& deadline,
                                        F&& f) const {
     detail::core& c = checked_core("submit_for/submit_until");
     if (c.is_current()) return std::invoke(std::forward<F>(f));
-    detail::submit_record<F> record(f);
-    if (!c.submit_and_wait_until(record, deadline)) detail::throw_timeout();
+    detail::submit_record<F, detail::deadline_on<Clock, Duration>> record(f, {deadline});
+    if (!c.submit_and_wait_until(record)) detail::throw_timeout();
     return record.result.take();
   }
 
-  /// submit_until(steady_clock::now() + timeout, f); far timeouts saturate.
+  /// submit_until(steady_clock::now() + timeout, f); far timeouts saturate, zero and
+  /// negative ones are past at once. A NaN timeout throws std::invalid_argument.
   template <class Rep, class Period, class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_for(std::chrono::duration<Rep, Period> const& timeout,
@@ -209,13 +202,16 @@ class thread {
   /// borrow the caller's locals). A ste::task costs no allocation beyond its own frame;
   /// any other awaitable costs one wrapper frame. Called on this thread itself it runs a
   /// nested loop (queued tasks and timers run meanwhile — beware of re-entrancy) until
-  /// the awaitable completed. Throws stopped_error (not started) and deadlock_error.
+  /// the awaitable completed. Throws stopped_error (not started) and deadlock_error; an
+  /// empty ste::task throws std::invalid_argument (nothing started). Called from another
+  /// ste thread, the coroutine must not move to that (blocked) thread: such a move
+  /// throws deadlock_error inside the coroutine.
   template <class A>
     requires detail::awaitable<A>
   detail::await_result_t<A> block_on(A&& awaitable) const {
     detail::core& c = checked_core("block_on");
     using R = detail::await_result_t<A>;
-    task<R> t = detail::as_task(std::forward<A>(awaitable));
+    task<R> t = detail::as_task(std::forward<A>(awaitable), "block_on");
     auto const h = detail::task_access<R>::handle(t);
     if (c.is_current()) {
       detail::nested_block_on<R> state(c, h);
@@ -231,22 +227,26 @@ class thread {
   /// `co_await thread.submit_async(awaitable)` runs `awaitable` on this thread. The
   /// awaiting coroutine then resumes on the ste thread it was running on when it
   /// awaited; a coroutine from any other thread resumes on this thread. Throws
-  /// stopped_error inside the coroutine when this thread no longer accepts work. The
+  /// stopped_error inside the coroutine when this thread no longer accepts work, and
+  /// std::invalid_argument for an empty ste::task (nothing started). The
   /// awaiter lives in the awaiting frame; a non-task awaitable costs one wrapper frame.
   template <class A>
     requires detail::awaitable<A>
   [[nodiscard]] detail::submit_async_awaiter<detail::await_result_t<A>> submit_async(
       A&& awaitable) const {
-    return {checked_core("submit_async"), detail::as_task(std::forward<A>(awaitable))};
+    return {checked_core("submit_async"),
+            detail::as_task(std::forward<A>(awaitable), "submit_async")};
   }
 
   /// Starts `t` on this thread, detached. An exception escaping it goes to this thread's
-  /// on_error (called on the thread where the coroutine finished). Throws stopped_error
-  /// (then `t` is destroyed unstarted). Allocates one small block.
+  /// on_error (called on the thread where the coroutine finished) — except the
+  /// stopped_error that join() makes a pending sleep or schedule() throw: ending on that
+  /// one is quiet. Throws stopped_error (then `t` is destroyed unstarted) and
+  /// std::invalid_argument for an empty task. Allocates one small block.
   void spawn(task<void> t) const {
     detail::core& c = checked_core("spawn");
     auto const h = detail::task_access<void>::handle(t);
-    if (!h) throw std::invalid_argument("ste::thread::spawn: the task is empty (moved-from?)");
+    if (!h) detail::throw_empty_task("spawn");
     auto record = std::make_unique<detail::spawn_record>(c.shared_from_this(), h);
     c.accept(*record);  // throws stopped_error: t still owns (and destroys) the frame
     detail::task_access<void>::release(t);

@@ -42,6 +42,9 @@
  *   P4 join drains  : when the worker exits the queue is empty, the thread is closed,
  *                     and every linked return ran (asserts at worker exit and in init).
  *   P5 result       : a submitter that returns normally sees its result written.
+ *   P6 deadline     : a timed task never starts once its deadline has passed (the ghost
+ *                     expired[s] says the deadline of the record in slot s has passed;
+ *                     time only moves forward, so it is never cleared for that record).
  *
  * Abstractions (each sound for these properties; the argument is next to the code):
  *   - queue_mutex_ (a spin_lock) sections are d_step blocks that take `mtx`.  Inside a
@@ -90,6 +93,12 @@
  *   BUG_RECHECK_NO_HAS_WORK       next_task's re-check under the lock ignores has_work_
  *                                 (the code before the W1 fix: `if (more || head_ !=
  *                                 nullptr || ...)`; use with CANCEL_OFF_THREAD)    -> P3
+ *   BUG_WORKER_NO_DEADLINE_CHECK  the worker starts a timed record it unlinked without
+ *                                 looking at its deadline (the code before the deadline
+ *                                 check: a withdrawal that lost the race to the worker
+ *                                 let f start after its deadline)                 -> P6
+ *   BUG_EXPIRED_AS_VALUE          the submitter of a record the worker expired
+ *                                 returns normally instead of timeout_error         -> P5
  * Variant (the code as it is, called differently):
  *   CANCEL_OFF_THREAD             core::cancel_return() from another thread while the
  *                                 worker drains (W1 in the README: a lost wake-up until
@@ -157,6 +166,9 @@ byte gen[NS];             /* ... of this generation (k) */
 byte cs[NS];              /* completion::state_ of that record */
 bit  queued[NS];          /* task_node::queued of that record (guarded by the mutex) */
 bit  result[NS];          /* result_slot written */
+bit  tmd[NS];             /* the record has a deadline (submit_for: task_node::expired set) */
+bit  wexp[NS];            /* the worker expired it instead of starting it (timed_record) */
+bit  expired[NS];         /* ghost: that record's deadline has passed (monotone) */
 bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
 byte rbegun;              /* returns announced so far (begin_return) */
 
@@ -279,8 +291,17 @@ proctype worker()
        pret++; rlive[rbegun] = 1; rbegun++;
        mtx = 0
      }
+#ifdef BUG_WORKER_NO_DEADLINE_CHECK
   :: d_step {
-       act == A_RUN && n < NR ->
+       act == A_RUN && n < NR ->                       /* BUG: starts it whatever the time */
+#else
+  :: d_step {
+       /* The deadline check (core::start_or_expire): the worker unlinked n, so the
+        * decision is its own; it starts a timed record only while its deadline has not
+        * passed.  Reading the clock and starting are one step here: "starts" is the
+        * moment of that check. */
+       act == A_RUN && n < NR && !(tmd[n / NK] && expired[n / NK]) ->
+#endif
        /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp): reads invoke
         * and self->f, runs f, result_slot::run stores the value/exception, then
         * completion::signal: key = &state_ (computed first); prev = exchange(kDone,
@@ -288,6 +309,7 @@ proctype worker()
         * running and signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
        ACCESS(n);
        assert(!ran[n / NK]);                           /* P1: never twice */
+       assert(!(tmd[n / NK] && expired[n / NK]));      /* P6: never after its deadline */
        ran[n / NK] = 1;
 #ifndef BUG_SIGNAL_BEFORE_RESULT
        result[n / NK] = 1;
@@ -300,6 +322,19 @@ proctype worker()
 #endif
 #ifdef BUG_TOUCH_AFTER_SIGNAL
      ; ACCESS(n)                                       /* BUG: e.g. re-reads state_ to decide the wake */
+#endif
+#ifndef BUG_WORKER_NO_DEADLINE_CHECK
+  :: d_step {
+       /* The deadline has passed (the submitter saw it already, or time passes right now):
+        * the worker does not start f; it marks the record expired and signals, exactly
+        * as a run would (same release exchange, same last touch). */
+       act == A_RUN && n < NR && tmd[n / NK] ->
+       ACCESS(n);
+       expired[n / NK] = 1;
+       wexp[n / NK] = 1;
+       prev = cs[n / NK]; cs[n / NK] = kDone;          /* exchange(kDone, release) */
+       act = A_SIGNALLED
+     }
 #endif
   :: d_step {
        act == A_SIGNALLED && prev == kSleeping ->
@@ -439,11 +474,15 @@ proctype submitter(byte s)
      atomic {
        r = s * NK + k;
        gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
+       wexp[s] = 0; expired[s] = 0;
 #if TIMED
        if
        :: timed = 0                                    /* submit -> core::submit_and_wait */
        :: timed = 1                                    /* submit_for -> submit_and_wait_until */
+       :: timed = 1; expired[s] = 1;                   /* the deadline already passed at the call: */
+          out = OUT_TIMEOUT; goto ret                  /* timeout_error, never linked */
        fi;
+       tmd[s] = timed;
 #endif
 #ifdef BUG_ACCEPT_PHASE_OUTSIDE_LOCK
        mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0
@@ -521,6 +560,7 @@ tloop:
         }
      :: d_step {                                       /* deadline: return false, so */
           mtx == 0 -> mtx = 1;                         /* core::withdraw: lock_guard */
+          expired[s] = 1;                              /* (time has passed the deadline) */
 #ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
           if :: true ->                                /* BUG: no `if (!n.queued) return false` */
 #else
@@ -566,7 +606,14 @@ tloop:
      fi;
 
 got:
-     out = OUT_VALUE;
+#ifdef BUG_EXPIRED_AS_VALUE
+     out = OUT_VALUE;                                  /* BUG: ignores the expired mark */
+#else
+     if                                                /* timed_record: expired -> timeout_error */
+     :: wexp[s] -> out = OUT_TIMEOUT
+     :: else -> out = OUT_VALUE
+     fi;
+#endif
 ret:
      /* thread.hpp: record.result.take() (OUT_VALUE) or the throw; then the submitter
       * returns and its frame (with the record in it) is gone. */
@@ -580,7 +627,7 @@ ret:
        :: k == NK -> finished++                       /* (ghost: this thread is done) */
        :: else -> skip
        fi;
-       out = 0; ok = 0; timed = 0; r = 0
+       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0
      }
   od
 }

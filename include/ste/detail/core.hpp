@@ -47,6 +47,13 @@ struct timer_node : task_node {
 [[noreturn]] void throw_sleep_off_thread();
 [[noreturn]] void throw_sleep_stopped();
 
+/// Where an exception that nobody waits for came from (the default on_error says so).
+enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude };
+
+/// True when `e` is the stopped_error that join() makes a pending sleep or a schedule()
+/// throw: a coroutine that ends on it was told to stop.
+bool is_stop_from_join(std::exception_ptr const& e) noexcept;
+
 /// The core of the ste thread running the caller, or nullptr off every ste thread.
 core* current_core() noexcept;
 
@@ -98,6 +105,10 @@ class core : public std::enable_shared_from_this<core> {
   /// Returns how many tasks were queued ahead of `n`.
   std::size_t accept(task_node& n);
 
+  /// As accept, for a coroutine moving here (schedule): the refusal is the stopped_error
+  /// a spawned coroutine may end on quietly (is_stop_from_join).
+  void accept_coroutine(task_node& n);
+
   /// The CPU the worker last ran on (a hint for the caller's waiting strategy).
   int worker_cpu() const noexcept { return worker_cpu_.load(std::memory_order_relaxed); }
 
@@ -105,17 +116,19 @@ class core : public std::enable_shared_from_this<core> {
   /// worker's signal. Throws stopped_error or deadlock_error (then `n` never ran).
   void submit_and_wait(blocking_node& n);
 
-  /// As submit_and_wait, but withdraws `n` if the worker has not started it by the
-  /// deadline: returns false then (the node is unlinked and will never run).
-  template <class Clock, class Duration>
-  bool submit_and_wait_until(blocking_node& n,
-                             std::chrono::time_point<Clock, Duration> const& deadline) {
+  /// As submit_and_wait, but `n` never starts after `deadline`: returns false when the
+  /// deadline passed first (already at the call: nothing is queued; later: `n` is
+  /// withdrawn, or the worker reached it too late and did not start it).
+  template <class F, class Clock, class Duration>
+  bool submit_and_wait_until(submit_record<F, deadline_on<Clock, Duration>>& n) {
+    if (n.deadline.passed()) return false;
     wait_edge edge(*this);
     accept(n);
-    if (n.done.wait_until(deadline)) return true;
-    if (withdraw(n)) return false;
-    n.done.wait();  // started before we could withdraw it: it runs to completion
-    return true;
+    if (!n.done.wait_until(n.deadline.when)) {
+      if (withdraw(n)) return false;
+      n.done.wait();  // unlinked by the worker first: it decides, and signals either way
+    }
+    return !n.expired;
   }
 
   /// Stops accepting work, drains, runs the postlude and joins the OS thread.
@@ -153,12 +166,21 @@ class core : public std::enable_shared_from_this<core> {
   void run_nested(bool const& finished) noexcept;
 
   /// Hands an exception nobody waits for to on_error (on the calling thread).
-  void report_error(std::exception_ptr e) noexcept;
+  void report_error(std::exception_ptr e, error_source source) noexcept;
 
-  /// bound<T> registry; on the worker thread only. register_bound throws
-  /// stopped_error once the postlude started (join() could no longer destroy it).
-  void register_bound(bound_entry& e);
+  /// bound<T> registry; on the worker thread only. ensure_can_bind throws stopped_error
+  /// once the postlude started (join() could no longer destroy a value bound then).
+  void ensure_can_bind();
+  void register_bound(bound_entry& e) noexcept;
   void unregister_bound(bound_entry& e) noexcept;
+
+  /// Throws deadlock_error when a coroutine chain that `blocked` waits for (in block_on)
+  /// moving to `target` could never run there: `target` is `blocked`, or is blocked
+  /// itself, through other ste threads, on `blocked`. Free when `blocked` is nullptr.
+  static void check_chain_can_move(core& target, core const* blocked);
+
+  /// `"name" (ste::tag(N))`, how error messages name a thread.
+  std::string describe() const;
 
   /// RAII deadlock edge: while alive, the calling ste thread is recorded as waiting on
   /// `target`. Construction throws deadlock_error when `target` is (transitively)
@@ -183,6 +205,8 @@ class core : public std::enable_shared_from_this<core> {
     closed,    // the postlude started: accepts nothing
   };
 
+  enum class arrival : std::uint8_t { task, coroutine };  // what accept links
+  std::size_t link_if_open(task_node& n, arrival what);
   void run(bool run_postlude) noexcept;  // the worker thread's body
   void run_one(task_node* n) noexcept;
   // The next task or due timer; nullptr once fully drained (outer loop, `until` null)

@@ -155,25 +155,55 @@ struct blocking_node : task_node {
   completion done;
 };
 
+/// The deadline of a plain submit: none.
+struct no_deadline {
+  static constexpr bool passed() noexcept { return false; }
+};
+
+/// The deadline of submit_until, on the caller's own clock (read again by the worker, so
+/// a clock other than steady_clock is never converted).
+template <class Clock, class Duration>
+struct deadline_on {
+  std::chrono::time_point<Clock, Duration> when;
+  bool passed() const noexcept { return Clock::now() >= when; }
+};
+
 /// The record of one blocking submit of `F&&` (F as deduced by submit's forwarding
 /// reference), living in the submitter's frame next to the callable it points to.
-template <class F>
+///
+/// With a deadline (submit_until), the worker that unlinked the record decides whether
+/// it starts: once the deadline has passed it does not start `f`, marks the record
+/// `expired` and signals, so `f` never starts after its deadline, whichever side wins.
+template <class F, class Deadline = no_deadline>
 struct submit_record final : blocking_node {
   using result_type = std::invoke_result_t<F>;
 
-  explicit submit_record(std::remove_reference_t<F>& fn) noexcept : f(std::addressof(fn)) {
+  explicit submit_record(std::remove_reference_t<F>& fn, Deadline d = {}) noexcept
+      : f(std::addressof(fn)), deadline(d) {
     invoke = &run;
   }
 
   static void run(task_node* n) {
     auto* self = static_cast<submit_record*>(n);
-    self->result.run([self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+    if (self->deadline.passed()) {
+      self->expired = true;  // published by signal()'s release, like a result
+    } else {
+      self->result.run(
+          [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+    }
     self->done.signal();  // the last touch: *self may be gone after this line
   }
 
   std::remove_reference_t<F>* f;
+  [[no_unique_address]] Deadline deadline;
+  bool expired = false;  // the worker reached the record after its deadline: f never ran
   result_slot<result_type> result;
 };
+
+/// Hands an exception from a posted task to the on_error of the ste thread running the
+/// caller (the worker). For the rare second exception of one task; the first one
+/// reaches on_error by propagating out of invoke.
+void report_posted_error(std::exception_ptr e) noexcept;
 
 /// A fire-and-forget task: the node heads one heap block holding the callable.
 template <class F>
@@ -184,9 +214,28 @@ struct posted_record final : task_node {
   }
 
   static void run(task_node* n) {
-    // Owned from here on: freed even when f throws (the worker reports to on_error).
-    std::unique_ptr<posted_record> self(static_cast<posted_record*>(n));
-    std::invoke(std::move(self->f));
+    // Owned from here on: freed even when f throws (the worker reports to on_error), and
+    // f's destructor may throw too (reported like an exception from the call; the block
+    // is freed regardless: a delete-expression deallocates even when the destructor
+    // throws). When both throw, the call's exception is reported first.
+    auto* self = static_cast<posted_record*>(n);
+    std::exception_ptr call_error;
+    try {
+      std::invoke(std::move(self->f));
+    } catch (...) {
+      call_error = std::current_exception();
+    }
+    if (!call_error) {
+      delete self;
+      return;
+    }
+    try {
+      delete self;
+    } catch (...) {
+      report_posted_error(std::move(call_error));
+      throw;
+    }
+    std::rethrow_exception(std::move(call_error));
   }
 
   F f;
