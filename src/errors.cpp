@@ -1,7 +1,20 @@
+// Every exception ste throws and every message it prints, composed here
+// (include/ste/detail/throw.hpp), so each says what happened and what to do.
 #include "ste/errors.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <typeinfo>
 
+#include "ste/detail/assert.hpp"
+#include "ste/detail/core.hpp"
+#include "ste/detail/deadlock.hpp"
+#include "ste/detail/throw.hpp"
 #include "ste/tag.hpp"
 
 namespace ste {
@@ -23,4 +36,223 @@ wrong_thread::wrong_thread(tag expected, tag actual)
     : std::logic_error(wrong_thread_message(expected, actual)) {}
 deadlock_error::deadlock_error(std::string const& what_arg) : std::logic_error(what_arg) {}
 
+namespace detail {
+
+namespace {
+// The stopped_error join() makes a pending sleep or a schedule() throw: its own type, so
+// that a spawned coroutine ending on exactly this one can be told apart from a
+// stopped_error the program threw itself.
+class stopped_by_join final : public stopped_error {
+ public:
+  using stopped_error::stopped_error;
+};
+
+std::string quoted(std::string const& name) { return "\"" + name + "\""; }
+}  // namespace
+
+// --- Handing work over --------------------------------------------------------------
+
+void throw_empty_handle(std::string_view operation) {
+  throw stopped_error("ste::thread::" + std::string(operation) +
+                      " called on an empty handle (default-constructed or moved-from); "
+                      "start a thread with ste::spawn() or ste::builder().build()");
+}
+
+void throw_refused_task(std::string const& thread_name) {
+  throw stopped_error("ste: the thread " + quoted(thread_name) +
+                      " no longer accepts work (it was joined or is being joined); the "
+                      "task did not run");
+}
+
+void throw_refused_coroutine(std::string const& thread_name) {
+  throw stopped_by_join("ste: the thread " + quoted(thread_name) +
+                        " no longer accepts work (it was joined or is being joined); the "
+                        "coroutine cannot move to it");
+}
+
+void throw_refused_comeback(std::string const& thread_name) {
+  throw stopped_error("ste: the thread " + quoted(thread_name) +
+                      " no longer accepts work; the coroutine cannot come back to it");
+}
+
+void throw_timeout() {
+  throw timeout_error(
+      "ste: submit_for/submit_until: the thread did not start the task before the deadline; "
+      "it was withdrawn and will not run (the thread is busy or blocked)");
+}
+
+void throw_nan_duration() {
+  throw std::invalid_argument(
+      "ste: the duration is NaN, which names no point in time; pass a finite duration");
+}
+
+// --- Coroutines -------------------------------------------------------------------
+
+void throw_empty_task(char const* operation) {
+  throw std::invalid_argument(std::string("ste: ") + operation +
+                              ": the ste::task is empty (default-constructed or moved-from); "
+                              "nothing was started; pass a task made by calling a coroutine");
+}
+
+void throw_sleep_off_thread() {
+  throw wrong_thread(
+      "ste::sleep_for/sleep_until awaited off every ste thread: they use the timers of the "
+      "ste thread the coroutine runs on; co_await thread.schedule() first");
+}
+
+void throw_sleep_refused(std::string const& thread_name) {
+  throw stopped_by_join("ste: sleep on thread " + quoted(thread_name) +
+                        " refused: the thread is being joined; finish up instead of sleeping");
+}
+
+void throw_sleep_stopped() {
+  throw stopped_by_join(
+      "ste: sleep ended early: the thread is being joined; the coroutine should finish");
+}
+
+bool is_stop_from_join(std::exception_ptr const& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (stopped_by_join const&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// --- Thread affinity and bound<T> ------------------------------------------------
+
+void throw_not_on_ste_thread() {
+  throw wrong_thread(
+      "ste::tag::current_thread() called on a thread that is not a ste thread; call it "
+      "from code running on a ste::thread (a task, its prelude or a coroutine there)");
+}
+
+void throw_wrong_thread(tag expected, tag actual) { throw wrong_thread(expected, actual); }
+
+void throw_empty_bound() {
+  throw wrong_thread(
+      "ste::bound<T> is empty (default-constructed, moved-from or reset); it holds no value "
+      "on any thread");
+}
+
+void throw_bound_destroyed_by_join() {
+  throw wrong_thread(
+      "ste::bound<T>: its value was already destroyed by join() of its thread; the handle is "
+      "empty");
+}
+
+void throw_bind_refused(std::string const& thread_name) {
+  throw stopped_error("ste: make_bound on thread " + quoted(thread_name) +
+                      " after its postlude started; nothing can be bound any more (the "
+                      "value was not constructed)");
+}
+
+// --- Lifecycle ----------------------------------------------------------------------
+
+void throw_join_on_itself() {
+  throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                          "ste::thread::join called on the thread itself; join it from "
+                          "another thread, or let the handle go (the thread then exits "
+                          "after draining)");
+}
+
+void throw_thread_refused(int error, std::size_t stack_size) {
+  // EAGAIN is ambiguous: the per-user or system thread limit, or no memory for the
+  // stack (glibc reports a failed stack mapping as EAGAIN too). Name both.
+  std::string what = "ste: the OS refused to create a thread";
+  if (error == EAGAIN || error == ENOMEM) {
+    what += ": the thread limit (RLIMIT_NPROC, /proc/sys/kernel/threads-max) is reached or "
+            "there is no memory for ";
+    what += stack_size != 0 ? "its stack of " + std::to_string(stack_size) + " bytes"
+                            : "its stack";
+    what += "; end some threads, raise the limit";
+    if (stack_size != 0) what += ", or choose a smaller builder::stack_size";
+  }
+  throw std::system_error(error, std::generic_category(), what);
+}
+
+void throw_stack_refused(int error, std::size_t stack_size) {
+  throw std::system_error(error, std::generic_category(),
+                          "ste: the OS cannot provide a thread stack of " +
+                              std::to_string(stack_size) +
+                              " bytes; choose a smaller builder::stack_size (0 = default)");
+}
+
+void throw_thread_attributes(int error) {
+  throw std::system_error(error, std::generic_category(),
+                          "ste: the OS could not prepare the attributes of a new thread "
+                          "(pthread_attr_init); the system is out of resources");
+}
+
+// --- Deadlocks ----------------------------------------------------------------------
+
+void throw_deadlock_wait(core const& self, core const& target, wait_kind kind) {
+  throw deadlock_error(
+      "ste: deadlock avoided: thread " + self.describe() + " would block " +
+      (kind == wait_kind::close ? "joining" : "waiting on") + " thread " + target.describe() +
+      ", which is itself (directly, through other ste threads, or through a coroutine that "
+      "awaits submit_async) waiting on " + self.describe() +
+      "; use post() or a coroutine instead of a blocking call in one direction");
+}
+
+void throw_deadlock_comeback(core const& origin, core const& target) {
+  throw deadlock_error(
+      "ste: deadlock avoided: a coroutine on thread " + origin.describe() +
+      " awaited submit_async on thread " + target.describe() + ", which is blocked joining " +
+      origin.describe() +
+      " (directly or through other ste threads) and could never run it; finish or cancel "
+      "such coroutines before joining their thread from a ste thread");
+}
+
+void throw_deadlock_chain_move(core const& blocked, core const& target) {
+  throw deadlock_error(
+      "ste: deadlock avoided: a coroutine run by block_on from thread " + blocked.describe() +
+      " tried to move to thread " + target.describe() + ", which " +
+      (&target == &blocked ? "is" : "waits (through other ste threads) on the thread") +
+      " blocked in that block_on until the coroutine completes, and so could never run it; "
+      "post() the work there instead, or do not block_on from that thread");
+}
+
+// --- Reports nobody catches ---------------------------------------------------------
+
+namespace {
+char const* source_name(error_source source) noexcept {
+  switch (source) {
+    case error_source::posted_task: return "a posted task";
+    case error_source::spawned_coroutine: return "a spawned coroutine";
+    case error_source::postlude: return "the postlude";
+  }
+  return "a task";
+}
+}  // namespace
+
+void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
+                      error_source source) noexcept {
+  char const* const from = source_name(source);
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    std::fprintf(stderr, "ste: uncaught exception from %s on ste thread \"%s\": %s: %s\n", from,
+                 thread_name.c_str(), typeid(ex).name(), ex.what());
+  } catch (...) {
+    std::fprintf(stderr, "ste: uncaught non-std exception from %s on ste thread \"%s\"\n", from,
+                 thread_name.c_str());
+  }
+  std::fprintf(stderr, "ste: install builder::on_error to handle exceptions from %s\n", from);
+  std::terminate();
+}
+
+void on_error_threw() noexcept {
+  std::fputs("ste: on_error threw; terminating\n", stderr);
+  std::terminate();
+}
+
+void assertion_failed(char const* condition, char const* file, int line) noexcept {
+  std::fprintf(stderr, "ste: internal invariant violated: %s (%s:%d); please report this bug\n",
+               condition, file, line);
+  std::abort();
+}
+
+}  // namespace detail
 }  // namespace ste

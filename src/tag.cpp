@@ -3,16 +3,13 @@
 #include <ostream>
 
 #include "ste/detail/core.hpp"
-#include "ste/errors.hpp"
+#include "ste/detail/throw.hpp"
 
 namespace ste {
 
 tag tag::current_thread() {
   detail::core const* c = detail::current_core();
-  if (c == nullptr)
-    throw wrong_thread(
-        "ste::tag::current_thread() called on a thread that is not a ste thread; call it "
-        "from code running on a ste::thread (a task, its prelude or a coroutine there)");
+  if (c == nullptr) detail::throw_not_on_ste_thread();
   return c->tag();
 }
 
@@ -24,7 +21,7 @@ bool tag::is_on_thread() const noexcept {
 void tag::ensure_on_thread() const {
   if (is_on_thread()) return;
   detail::core const* c = detail::current_core();
-  throw wrong_thread(*this, c != nullptr ? c->tag() : tag{});
+  detail::throw_wrong_thread(*this, c != nullptr ? c->tag() : tag{});
 }
 
 std::ostream& operator<<(std::ostream& os, tag t) {

@@ -4,32 +4,6 @@
 
 namespace ste {
 
-namespace detail {
-void throw_timeout() {
-  throw timeout_error(
-      "ste: submit_for/submit_until: the thread did not start the task before the deadline; "
-      "it was withdrawn and will not run (the thread is busy or blocked)");
-}
-
-void throw_empty_handle(std::string_view operation) {
-  throw stopped_error("ste::thread::" + std::string(operation) +
-                      " called on an empty handle (default-constructed or moved-from); "
-                      "start a thread with ste::spawn() or ste::builder().build()");
-}
-
-void throw_empty_bound() {
-  throw wrong_thread(
-      "ste::bound<T> is empty (default-constructed, moved-from or reset); it holds no value "
-      "on any thread");
-}
-
-void throw_bound_destroyed_by_join() {
-  throw wrong_thread(
-      "ste::bound<T>: its value was already destroyed by join() of its thread; the handle is "
-      "empty");
-}
-}  // namespace detail
-
 builder::builder() = default;
 
 builder& builder::name(std::string_view name) {
@@ -51,14 +25,14 @@ thread spawn() { return builder().build(); }
 
 thread& thread::operator=(thread&& other) noexcept {
   if (this != &other) {
-    if (core_) core_->release_handle();
+    if (core_) core_->join_or_detach();
     core_ = std::move(other.core_);
   }
   return *this;
 }
 
 thread::~thread() {
-  if (core_) core_->release_handle();
+  if (core_) core_->join_or_detach();
 }
 
 void thread::join() {

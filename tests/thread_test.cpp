@@ -190,7 +190,7 @@ TEST(Post, ThrowingDestructorBug_APostedCallablesDestructorExceptionReachesOnErr
   EXPECT_EQ(log.messages, (std::vector<std::string>{"destructor", "call", "destructor"}));
 }
 
-#if GTEST_HAS_DEATH_TEST
+#if GTEST_HAS_DEATH_TEST && defined(__linux__)
 // The default on_error says where the exception came from, then terminates.
 TEST(OnErrorDeathTest, DefaultHandlerSaysWhichKindOfWorkThrew) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");

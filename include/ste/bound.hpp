@@ -30,17 +30,6 @@ namespace ste {
 
 class thread;
 
-namespace detail {
-[[noreturn]] void throw_empty_bound();
-[[noreturn]] void throw_bound_destroyed_by_join();
-
-/// Destroys the value behind `entry` on its thread, if join() has not already done so.
-/// Blocking hand-off when called off the thread; no allocation. Throws deadlock_error
-/// (nothing changed) when the hand-off would deadlock; returns false when the thread no
-/// longer accepts work (join() then destroys the value, or already did).
-bool destroy_bound_value(core& c, bound_entry& entry);
-}  // namespace detail
-
 template <class T>
 class bound {
  public:
@@ -51,7 +40,7 @@ class bound {
   /// Resets this handle (destroying its value on its thread), then takes `other`'s.
   bound& operator=(bound&& other) noexcept {
     if (this != &other) {
-      release();
+      reset_quietly();
       core_ = std::move(other.core_);
       box_ = std::exchange(other.box_, nullptr);
     }
@@ -63,7 +52,7 @@ class bound {
   /// Destroys the value on its thread (see reset()). Never throws: if handing the
   /// destruction over would deadlock, the value is left to the thread (it is destroyed
   /// there by join() at the latest).
-  ~bound() { release(); }
+  ~bound() { reset_quietly(); }
 
   /// The value. Throws ste::wrong_thread off the owning thread, or when the handle is
   /// empty (moved-from, reset, or its value was destroyed by join()).
@@ -116,7 +105,7 @@ class bound {
       // release: a handle that sees alive == false off the thread also sees T gone.
       alive.store(false, std::memory_order_release);
     }
-    void release() noexcept override {
+    void drop_owner() noexcept override {
       // acq_rel: the last owner sees every write of the other before freeing.
       if (owners.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
@@ -139,11 +128,13 @@ class bound {
   bound(std::shared_ptr<detail::core> c, box* b) noexcept : core_(std::move(c)), box_(b) {}
 
   void drop() noexcept {
-    std::exchange(box_, nullptr)->release();
+    std::exchange(box_, nullptr)->drop_owner();
     core_.reset();
   }
 
-  void release() noexcept {
+  // What the destructor and move assignment do: reset(), but a deadlock leaves the value
+  // to its thread instead of throwing.
+  void reset_quietly() noexcept {
     if (box_ == nullptr) return;
     try {
       detail::destroy_bound_value(*core_, *box_);

@@ -27,6 +27,10 @@
 
 namespace ste {
 
+namespace detail {
+struct tag_access;
+}  // namespace detail
+
 class tag {
  public:
   /// The null tag: on no thread.
@@ -49,7 +53,7 @@ class tag {
   friend constexpr bool operator==(tag, tag) noexcept = default;
 
  private:
-  friend struct detail_tag_access;
+  friend struct detail::tag_access;
   explicit constexpr tag(std::uint64_t id) noexcept : id_(id) {}
   std::uint64_t id_ = 0;
 };
@@ -57,10 +61,13 @@ class tag {
 /// Writes `ste::tag(N)`, or `ste::tag(null)` for the null tag.
 std::ostream& operator<<(std::ostream& os, tag t);
 
-/// Internal: how ste's own code mints tags. Not part of the public API.
-struct detail_tag_access {
+
+namespace detail {
+/// How ste's own code mints tags. Not public API.
+struct tag_access {
   static constexpr tag make(std::uint64_t id) noexcept { return tag(id); }
 };
+}  // namespace detail
 
 }  // namespace ste
 

@@ -74,8 +74,6 @@ struct resume_node : task_node {
   static void run(task_node* n) { static_cast<resume_node*>(n)->handle.resume(); }
 };
 
-[[noreturn]] void throw_empty_task(char const* operation);
-
 class promise_base;
 
 /// The ste thread blocked until the coroutine chain of `p` completes (see
@@ -139,7 +137,7 @@ class promise_base {
         // return (so it cannot close) and went on: send the awaiter there.
         core* const target = finisher_;
         back_.handle = awaiting;
-        target->accept_return(back_, /*announced=*/true);  // last touch of the promise
+        target->link_comeback(back_, nullptr);  // last touch of the promise
         return true;
       }
       default: {  // kFinisherWaiting: a plain thread finished and waits for us
@@ -168,7 +166,7 @@ class promise_base {
     // instructions after its resume() returned, or preempted there). Never spin on it:
     // it may be a lower-priority thread on this very CPU.
     std::uint32_t state = kRunning;
-    if (core* const here = current_core(); here != nullptr && here->try_begin_return()) {
+    if (core* const here = current_core(); here != nullptr && here->try_announce_comeback()) {
       // A ste thread: announce the awaiter's return to this thread and go on serving;
       // the awaiter links back_ into our queue and continues here.
       finisher_ = here;
@@ -177,7 +175,7 @@ class promise_base {
       if (rendezvous_.compare_exchange_strong(state, kFinishedOnThread,
                                               std::memory_order_acq_rel))
         return std::noop_coroutine();
-      here->cancel_return();  // the awaiter suspended meanwhile: resume it right here
+      here->withdraw_comeback(nullptr);  // the awaiter suspended meanwhile: resume it here
       return continuation_;
     }
     // A plain thread (or a ste thread past its postlude): wait for the awaiter, a short
@@ -376,7 +374,7 @@ class schedule_awaiter : resume_node {
   bool await_ready() const noexcept { return false; }  // always through the queue
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
-    core::check_chain_can_move(*core_, blocked_thread_of(h));  // deadlock_error
+    check_chain_can_move(*core_, blocked_thread_of(h));  // deadlock_error
     handle = h;
     // From here on the worker may resume h (and destroy *this) at any moment: accept's
     // last touch of *this is linking it under the lock.
@@ -418,11 +416,11 @@ template <class R>
 struct block_on_record final : blocking_node {
   explicit block_on_record(std::coroutine_handle<promise<R>> h) noexcept : handle(h) {
     invoke = &run;
-    h.promise().set_done_callback({&finished, this});
+    h.promise().set_done_callback({&on_coroutine_done, this});
     h.promise().set_blocked_thread(current_core());  // the caller, if a ste thread
   }
   static void run(task_node* n) { static_cast<block_on_record*>(n)->handle.resume(); }
-  static std::coroutine_handle<> finished(void* context) noexcept {
+  static std::coroutine_handle<> on_coroutine_done(void* context) noexcept {
     static_cast<block_on_record*>(context)->done.signal();  // last touch of the record
     return std::noop_coroutine();
   }
@@ -436,19 +434,19 @@ template <class R>
 struct nested_block_on final : task_node {
   nested_block_on(core& c, std::coroutine_handle<promise<R>> h) noexcept : owner(&c) {
     invoke = &run;
-    h.promise().set_done_callback({&done, this});
+    h.promise().set_done_callback({&on_coroutine_done, this});
   }
-  static void run(task_node* n) { static_cast<nested_block_on*>(n)->finished = true; }
-  static std::coroutine_handle<> done(void* context) noexcept {
+  static void run(task_node* n) { static_cast<nested_block_on*>(n)->completed = true; }
+  static std::coroutine_handle<> on_coroutine_done(void* context) noexcept {
     auto* self = static_cast<nested_block_on*>(context);
     if (self->owner->is_current())
-      self->finished = true;
+      self->completed = true;
     else
-      self->owner->accept_return(*self, /*announced=*/false);
+      self->owner->link_completion(*self);
     return std::noop_coroutine();
   }
   core* owner;
-  bool finished = false;
+  bool completed = false;  // the nested loop runs until this is true
 };
 
 /// `co_await thread.submit_async(awaitable)`: lives in the awaiting coroutine's frame.
@@ -468,19 +466,19 @@ class submit_async_awaiter {
     origin_ = current_core();
     if (origin_ == target_)  // already there: run it inline, as co_await on a task does
       return h.promise().start_awaited(h, awaiting);
-    core::check_chain_can_move(*target_, blocked);  // deadlock_error
+    check_chain_can_move(*target_, blocked);  // deadlock_error
     awaiting_ = awaiting;
-    h.promise().set_done_callback({&done, this});
+    h.promise().set_done_callback({&on_coroutine_done, this});
     record_.target = target_;
-    // The origin waits for our return (its join too); deadlock_error if target_ is
+    // The origin waits for our comeback (its join too); deadlock_error if target_ is
     // blocked joining the origin and so could never start us.
-    if (origin_ != nullptr) origin_->begin_return(&record_);
+    if (origin_ != nullptr) origin_->announce_comeback(record_);
     start_.handle = h;
     start_.record = origin_ != nullptr ? &record_ : nullptr;
     try {
       target_->accept(start_);  // from here on *this may be gone at any moment
     } catch (...) {
-      if (origin_ != nullptr) origin_->cancel_return(&record_);
+      if (origin_ != nullptr) origin_->withdraw_comeback(&record_);
       throw;  // rethrown inside the awaiting coroutine
     }
     return true;
@@ -489,27 +487,27 @@ class submit_async_awaiter {
   R await_resume() { return task_access<R>::handle(task_).promise().take(); }
 
  private:
-  static std::coroutine_handle<> done(void* context) noexcept {
+  static std::coroutine_handle<> on_coroutine_done(void* context) noexcept {
     auto* self = static_cast<submit_async_awaiter*>(context);
     core* const origin = self->origin_;
     if (origin == nullptr) return self->awaiting_;  // from a plain thread: resume here
     if (origin->is_current()) {                     // finished back home already
-      origin->cancel_return(&self->record_);
+      origin->withdraw_comeback(&self->record_);
       return self->awaiting_;
     }
     self->back_.handle = self->awaiting_;
-    origin->accept_return(self->back_, /*announced=*/true, &self->record_);  // last touch
+    origin->link_comeback(self->back_, &self->record_);  // the last touch
     return std::noop_coroutine();
   }
 
   // Starts the coroutine on the target, first marking the origin's record as started.
   struct start_node : task_node {
     std::coroutine_handle<> handle;
-    pending_return* record = nullptr;
+    comeback_record* record = nullptr;
     start_node() noexcept { invoke = &run; }
     static void run(task_node* n) {
       auto* self = static_cast<start_node*>(n);
-      // release: see pending_return::started (read by a deadlock walk).
+      // release: see comeback_record::started (read by a deadlock walk).
       if (self->record != nullptr) self->record->started.store(true, std::memory_order_release);
       self->handle.resume();
     }
@@ -519,7 +517,7 @@ class submit_async_awaiter {
   core* origin_ = nullptr;
   task<R> task_;
   std::coroutine_handle<> awaiting_;
-  pending_return record_;
+  comeback_record record_;
   start_node start_;
   resume_node back_;
 };
@@ -529,10 +527,10 @@ struct spawn_record final : task_node {
   spawn_record(std::shared_ptr<core> c, std::coroutine_handle<promise<void>> h) noexcept
       : owner(std::move(c)), handle(h) {
     invoke = &run;
-    h.promise().set_done_callback({&done, this});
+    h.promise().set_done_callback({&on_coroutine_done, this});
   }
   static void run(task_node* n) { static_cast<spawn_record*>(n)->handle.resume(); }
-  static std::coroutine_handle<> done(void* context) noexcept {
+  static std::coroutine_handle<> on_coroutine_done(void* context) noexcept {
     std::unique_ptr<spawn_record> self(static_cast<spawn_record*>(context));
     std::exception_ptr error = self->handle.promise().error();
     self->handle.destroy();  // suspended at its final point: safe to destroy here
@@ -545,8 +543,6 @@ struct spawn_record final : task_node {
   std::shared_ptr<core> owner;
   std::coroutine_handle<promise<void>> handle;
 };
-
-[[noreturn]] void throw_nan_duration();
 
 /// `now + d`, saturating at time_point::max() instead of overflowing; zero and negative
 /// durations give `now`. A NaN duration throws std::invalid_argument (it has no

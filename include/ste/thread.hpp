@@ -36,10 +36,6 @@ class thread;
 namespace detail {
 template <class F>
 concept nullary_task = std::is_invocable_v<F>;
-
-[[noreturn]] void throw_timeout();
-[[noreturn]] void throw_empty_handle(std::string_view operation);
-
 }  // namespace detail
 
 /// Fluent configuration of a ste thread. Each setter returns *this.
@@ -216,7 +212,7 @@ class thread {
     if (c.is_current()) {
       detail::nested_block_on<R> state(c, h);
       h.resume();
-      c.run_nested(state.finished);
+      c.run_nested(state.completed);
     } else {
       detail::block_on_record<R> record(h);
       c.submit_and_wait(record);

@@ -1,43 +1,46 @@
-// ste/detail/spin_lock.hpp — the lock guarding a ste thread's queue.
+// ste/detail/spin_lock.hpp — the lock guarding a ste thread's mailbox, and the guard
+// every lock of ste is taken with.
 //
-// Critical sections under it are a handful of pointer writes, never a task, never a
-// sleep. A std::mutex that finds such a lock taken puts the caller to sleep in the
-// kernel at once, and on the 2-vCPU machine a futex wake-up costs tens of microseconds:
-// with 4 submitters that made contention, not work, the bottleneck. So this lock spins
-// first: test-and-test-and-set with `pause`, then `yield` so that a preempted holder on
-// this CPU gets it back. But a spin must not be unbounded: when the holder has a lower
-// real-time priority than the waiter on the same CPU, `yield` never hands it the CPU
-// (tests/faults, fault_sched_fifo_*). After a bounded spin the waiter sleeps on the lock
-// word in the kernel, and unlock() wakes it (a three-state lock: free, held, held with
-// sleepers).
+// Critical sections under a spin_lock are a handful of pointer writes, never a task,
+// never a sleep. Hazards it is built around:
+// - A lock that sleeps at once makes contention, not work, the bottleneck (a futex
+//   wake-up costs tens of microseconds across vCPUs): so it spins first, `pause` while
+//   the holder runs elsewhere, a few `yield`s in case the holder was preempted here.
+// - An unbounded spin never hands the CPU to a lower-priority holder on the same CPU
+//   (real-time priorities: `yield` does not reach it). So after a bounded spin the
+//   waiter sleeps on the lock word in the kernel and unlock() wakes it: three states,
+//   free, held, held with sleepers.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <thread>
 
+#include "ste/detail/assert.hpp"
+#include "ste/detail/tsa.hpp"
 #include "ste/detail/wait.hpp"
+#include "ste/detail/wait_policy.hpp"
 
 namespace ste::detail {
 
-class spin_lock {
+class STE_CAPABILITY("mutex") spin_lock {
  public:
-  void lock() noexcept {
+  void lock() noexcept STE_ACQUIRE() {
     std::uint32_t expected = kFree;
     // acquire (here and below): everything the previous holder wrote before unlock()
     // is visible to the new holder.
     if (state_.compare_exchange_strong(expected, kHeld, std::memory_order_acquire)) return;
     lock_contended();
   }
-  bool try_lock() noexcept {
+  bool try_lock() noexcept STE_TRY_ACQUIRE(true) {
     std::uint32_t expected = kFree;
     return state_.load(std::memory_order_relaxed) == kFree &&
            state_.compare_exchange_strong(expected, kHeld, std::memory_order_acquire);
   }
-  void unlock() noexcept {
+  void unlock() noexcept STE_RELEASE() {
     // release: publishes the critical section to the next acquirer. A sleeper announced
     // itself by kSleepers before it slept, so it is woken. The lock may already be
-    // freed by then (its core, once the last return was linked): wake_one uses the
+    // freed by then (its core, once the last comeback was linked): wake_one uses the
     // address as a key only.
     if (state_.exchange(kFree, std::memory_order_release) == kSleepers) wake_one(&state_);
   }
@@ -47,15 +50,13 @@ class spin_lock {
   static constexpr std::uint32_t kHeld = 1;
   static constexpr std::uint32_t kSleepers = 2;  // held, and someone may sleep on it
 
-  void lock_contended() noexcept {
-    // Spin: `pause` while the holder runs elsewhere, a few `yield`s in case it was
-    // preempted on this CPU.
-    for (int spins = 0; spins < kPauses + kYields; ++spins) {
+  void lock_contended() noexcept STE_NO_THREAD_SAFETY_ANALYSIS {
+    for (int spins = 0; spins < wait_policy::lock_pauses + wait_policy::lock_yields; ++spins) {
       if (state_.load(std::memory_order_relaxed) == kFree) {
         std::uint32_t expected = kFree;
         if (state_.compare_exchange_strong(expected, kHeld, std::memory_order_acquire)) return;
       }
-      if (spins < kPauses)
+      if (spins < wait_policy::lock_pauses)
         cpu_relax();
       else
         std::this_thread::yield();
@@ -67,9 +68,34 @@ class spin_lock {
       wait_on(state_, kSleepers);
   }
 
-  static constexpr int kPauses = 128;
-  static constexpr int kYields = 16;
   std::atomic<std::uint32_t> state_{kFree};
+};
+
+/// Holds a lock for a scope; may be unlocked and locked again inside it (the worker
+/// drops its mailbox lock to run a task, spin or sleep).
+template <class Lock>
+class STE_SCOPED_CAPABILITY guard {
+ public:
+  explicit guard(Lock& l) STE_ACQUIRE(l) : lock_(l) { lock_.lock(); }
+  guard(guard const&) = delete;
+  guard& operator=(guard const&) = delete;
+  ~guard() STE_RELEASE() {
+    if (held_) lock_.unlock();
+  }
+  void unlock() STE_RELEASE() {
+    STE_ASSERT(held_);
+    held_ = false;
+    lock_.unlock();
+  }
+  void lock() STE_ACQUIRE() {
+    STE_ASSERT(!held_);
+    lock_.lock();
+    held_ = true;
+  }
+
+ private:
+  Lock& lock_;
+  bool held_ = true;
 };
 
 }  // namespace ste::detail

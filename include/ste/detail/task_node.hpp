@@ -5,7 +5,7 @@
 // heap block; for coroutines it is the awaiter inside the coroutine frame.
 //
 // Ownership of a node over its life (details and proofs: docs/design.md):
-// 1. Owner fills it in, then core::accept links it under the queue lock.
+// 1. Owner fills it in, then mailbox::link_if_open links it under the mailbox lock.
 // 2. The worker unlinks it under the same lock ("started"), or a timed submitter
 //    unlinks it first ("withdrawn"): whoever unlinks it decides, exactly once.
 // 3. The worker calls invoke(); for a blocking record invoke ends with
@@ -24,20 +24,22 @@
 #include <type_traits>
 #include <utility>
 
+#include "ste/detail/intrusive_list.hpp"
 #include "ste/detail/wait.hpp"
+#include "ste/detail/wait_policy.hpp"
 
 namespace ste::detail {
 
 struct task_node {
-  // Guarded by core's queue lock: the intrusive doubly-linked FIFO and whether the
-  // node is linked in it (true from accept until the worker or a withdrawal unlinks it).
-  task_node* next = nullptr;
-  task_node* prev = nullptr;
-  bool queued = false;
+  // The mailbox's FIFO, guarded by its lock. `linked` is true from acceptance until the
+  // worker (start) or a withdrawal unlinks the node.
+  list_hook<task_node> queue_hook;
   // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
   // worker hands such exceptions to on_error); blocking records catch their own.
   void (*invoke)(task_node*) = nullptr;
 };
+
+using task_queue = intrusive_list<task_node, &task_node::queue_hook>;
 
 /// The caller-side "done" flag of a blocking record, with the last-touch rule built in.
 class completion {
@@ -58,7 +60,8 @@ class completion {
   /// `ahead` is how many tasks were queued in front of ours when it was accepted: with
   /// several ahead the wait will be long, so spinning would only take CPU from the worker.
   void wait(std::size_t ahead = 0, int worker_cpu = -1) noexcept {
-    if (ahead < kSpinWhenAheadBelow && spin_until([this] { return done(); }, worker_cpu))
+    if (ahead < wait_policy::spin_when_ahead_below &&
+        spin_until([this] { return done(); }, worker_cpu))
       return;
     while (!park_for(std::chrono::nanoseconds::max())) {
     }
@@ -76,17 +79,11 @@ class completion {
     for (;;) {
       auto const left = deadline - Clock::now();
       if (left <= decltype(left)::zero()) return done();
-      // Sleep in slices of at most an hour: keeps the conversion to ns from overflowing
-      // for far deadlines (time_point::max()), and re-reads the caller's own clock.
-      constexpr std::chrono::hours kSlice{1};
-      auto const slice = left > kSlice ? std::chrono::nanoseconds(kSlice)
-                                       : std::chrono::ceil<std::chrono::nanoseconds>(left);
-      if (park_for(slice)) return true;
+      if (park_for(sleep_slice(left))) return true;
     }
   }
 
  private:
-  static constexpr std::size_t kSpinWhenAheadBelow = 2;
   static constexpr std::uint32_t kPending = 0;
   static constexpr std::uint32_t kSleeping = 1;  // the caller is (about to be) in the kernel
   static constexpr std::uint32_t kDone = 2;

@@ -1,16 +1,14 @@
-// ste/detail/wait.hpp — the platform wait primitive and the waiting strategy.
-//
-// Everything ste does when a thread must wait for another lives here, in one small
-// replaceable place:
+// ste/detail/wait.hpp — the platform wait primitive and the bounded spin before it.
 //
 // - wait_on / wait_on_for block while a 32-bit word holds an expected value
-//   (futex on Linux, WaitOnAddress on Windows, a hashed parking lot elsewhere).
+//   (futex on Linux, WaitOnAddress on Windows, a hashed parking lot elsewhere; one
+//   source file each, chosen by CMake).
 // - wake_one / wake_all take only an address and never dereference it, so a waker may
 //   call them after the word's owner has returned and its frame is gone (the "last
 //   touch" rule in docs/design.md): the kernel (or the parking lot) uses the address
 //   as a key only.
-// - spin_until is the bounded spin that precedes every sleep: a few `pause`s, then
-//   `yield`s for at most kSpinBudget (50 µs), then the caller sleeps in the kernel.
+// - spin_until is the bounded spin that precedes every sleep (wait_policy.hpp has its
+//   numbers); then the caller sleeps in the kernel.
 //
 // All waits may return spuriously; every caller re-checks its condition in a loop.
 #pragma once
@@ -19,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <thread>
+
+#include "ste/detail/wait_policy.hpp"
 
 namespace ste::detail {
 
@@ -49,23 +49,26 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-/// The bound on busy waiting before a thread sleeps in the kernel (SPEC: ≤ 50 µs).
-inline constexpr std::chrono::microseconds kSpinBudget{50};
-
 /// The CPU the calling thread runs on now, or -1 where the platform cannot tell
 /// (Linux: sched_getcpu, a vDSO call of a few ns). A hint: threads migrate.
 int current_cpu() noexcept;
 
+/// `left`, as a kernel timeout of at most wait_policy::longest_sleep.
+template <class Duration>
+std::chrono::nanoseconds sleep_slice(Duration left) noexcept {
+  if (left > wait_policy::longest_sleep) return wait_policy::longest_sleep;
+  return std::chrono::ceil<std::chrono::nanoseconds>(left);
+}
+
 /// The waiting strategy: returns true as soon as `done()` holds, false once the spin
 /// budget is spent (the caller then sleeps in the kernel). A short `pause` spin catches
 /// a peer running on another CPU; the `yield` phase hands the CPU over when both
-/// threads share one (measured on the 2-vCPU machine: see docs/design.md). When the
-/// peer last ran on this very CPU (`peer_cpu`), pausing would only delay it: yield at
-/// once.
+/// threads share one. When the peer last ran on this very CPU (`peer_cpu`), pausing
+/// would only delay it: yield at once.
 template <class Done>
 bool spin_until(Done&& done, int peer_cpu = -1) noexcept {
   bool const share_cpu = peer_cpu >= 0 && peer_cpu == current_cpu();
-  for (int i = share_cpu ? 64 : 0; i < 64; ++i) {
+  for (int i = share_cpu ? wait_policy::spin_pauses : 0; i < wait_policy::spin_pauses; ++i) {
     if (done()) return true;
     cpu_relax();
   }
@@ -73,7 +76,7 @@ bool spin_until(Done&& done, int peer_cpu = -1) noexcept {
   do {
     if (done()) return true;
     std::this_thread::yield();
-  } while (std::chrono::steady_clock::now() - start < kSpinBudget);
+  } while (std::chrono::steady_clock::now() - start < wait_policy::spin_budget);
   return done();
 }
 

@@ -1,0 +1,25 @@
+// ste/detail/mutex.hpp — a std::mutex the thread-safety analysis knows about.
+//
+// For the locks that may be held across a sleep (join's, the deadlock edges'), where a
+// spin_lock would be wrong. Take it with guard<mutex>.
+#pragma once
+
+#include <mutex>
+
+#include "ste/detail/tsa.hpp"
+
+namespace ste::detail {
+
+class STE_CAPABILITY("mutex") mutex {
+ public:
+  constexpr mutex() noexcept = default;
+  mutex(mutex const&) = delete;
+  mutex& operator=(mutex const&) = delete;
+  void lock() STE_ACQUIRE() { m_.lock(); }
+  void unlock() STE_RELEASE() { m_.unlock(); }
+
+ private:
+  std::mutex m_;
+};
+
+}  // namespace ste::detail

@@ -1,0 +1,64 @@
+// ste/detail/throw.hpp — every exception ste throws, composed in one place
+// (src/errors.cpp), so that each message says what happened and what to do in the same
+// voice. Not public API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "ste/tag.hpp"
+
+namespace ste::detail {
+
+class core;
+enum class wait_kind : std::uint8_t;
+
+// --- Handing work over ------------------------------------------------------------
+[[noreturn]] void throw_empty_handle(std::string_view operation);
+[[noreturn]] void throw_refused_task(std::string const& thread_name);
+[[noreturn]] void throw_refused_coroutine(std::string const& thread_name);
+[[noreturn]] void throw_refused_comeback(std::string const& thread_name);
+[[noreturn]] void throw_timeout();
+[[noreturn]] void throw_nan_duration();
+
+// --- Coroutines -------------------------------------------------------------------
+[[noreturn]] void throw_empty_task(char const* operation);
+[[noreturn]] void throw_sleep_off_thread();
+[[noreturn]] void throw_sleep_refused(std::string const& thread_name);
+[[noreturn]] void throw_sleep_stopped();
+/// True when `e` is the stopped_error that join() makes a pending sleep or a schedule()
+/// throw: a coroutine that ends on it was told to stop.
+bool is_stop_from_join(std::exception_ptr const& e) noexcept;
+
+// --- Thread affinity and bound<T> ------------------------------------------------
+[[noreturn]] void throw_not_on_ste_thread();
+[[noreturn]] void throw_wrong_thread(tag expected, tag actual);
+[[noreturn]] void throw_empty_bound();
+[[noreturn]] void throw_bound_destroyed_by_join();
+[[noreturn]] void throw_bind_refused(std::string const& thread_name);
+
+// --- Lifecycle ----------------------------------------------------------------------
+[[noreturn]] void throw_join_on_itself();
+[[noreturn]] void throw_thread_refused(int error, std::size_t stack_size);
+[[noreturn]] void throw_stack_refused(int error, std::size_t stack_size);
+[[noreturn]] void throw_thread_attributes(int error);
+
+// --- Deadlocks ----------------------------------------------------------------------
+[[noreturn]] void throw_deadlock_wait(core const& self, core const& target, wait_kind kind);
+[[noreturn]] void throw_deadlock_comeback(core const& origin, core const& target);
+[[noreturn]] void throw_deadlock_chain_move(core const& blocked, core const& target);
+
+// --- Reports nobody catches ---------------------------------------------------------
+/// Where an exception that nobody waits for came from (the default on_error says so).
+enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude };
+/// The default on_error: prints the exception, its source and the thread's name to
+/// stderr, then terminates.
+[[noreturn]] void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
+                                   error_source source) noexcept;
+/// An on_error handler threw: says so, then terminates.
+[[noreturn]] void on_error_threw() noexcept;
+
+}  // namespace ste::detail

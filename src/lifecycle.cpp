@@ -1,0 +1,116 @@
+// Starting a ste thread, joining it, and what the last handle does when it goes away.
+#include "ste/detail/lifecycle.hpp"
+
+#include <atomic>
+#include <exception>
+#include <memory>
+
+#include "os_thread.hpp"
+#include "ste/detail/core.hpp"
+
+namespace ste::detail {
+
+lifecycle::lifecycle() noexcept = default;
+lifecycle::~lifecycle() = default;
+
+void lifecycle::start_locked(std::size_t stack_size, void (*entry)(void*), void* arg) {
+  STE_ASSERT(os_thread_ == nullptr);  // started once
+  os_thread_ = std::make_unique<os_thread>(stack_size, entry, arg);
+}
+
+void lifecycle::join_locked() noexcept {
+  os_thread_->join();
+  os_thread_.reset();
+}
+
+void lifecycle::detach_locked() noexcept {
+  os_thread_->detach();
+  os_thread_.reset();
+}
+
+namespace {
+
+thread_local core* tls_current_core = nullptr;
+
+// Handshake between start() and the new thread: lives in start()'s frame. The worker
+// signals it once (its last touch) after the prelude ran or threw.
+struct startup {
+  std::shared_ptr<core> self;
+  std::exception_ptr prelude_error;
+  completion started;
+};
+
+std::uint64_t next_tag_id() noexcept {
+  // Tags come from one process-wide 64-bit counter and are never re-used. At a billion
+  // threads a second it would take 584 years to wrap; it still refuses to wrap.
+  static std::atomic<std::uint64_t> counter{0};
+  // relaxed: only uniqueness matters, which the atomic RMW alone guarantees.
+  std::uint64_t const id = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (id == 0) std::terminate();
+  return id;
+}
+}  // namespace
+
+core* current_core() noexcept { return tls_current_core; }
+
+void core::thread_main(void* p) noexcept {
+  auto* s = static_cast<startup*>(p);
+  std::shared_ptr<core> self = s->self;  // the worker's own reference
+  tls_current_core = self.get();
+  os_thread::set_current_name(self->config_.name);
+  os_thread::use_precise_timers();  // ste threads are often audio threads
+  if (self->config_.prelude) {
+    try {
+      self->config_.prelude();
+    } catch (...) {
+      s->prelude_error = std::current_exception();
+    }
+  }
+  bool const failed = s->prelude_error != nullptr;
+  s->started.signal();  // the last touch of the handshake
+  // A failed prelude: start() returns no handle, but what the prelude itself posted was
+  // accepted, so it runs before the thread ends. The postlude pairs with a successful
+  // prelude only.
+  if (failed) self->mailbox_.stop_accepting();
+  self->run(failed ? postlude_policy::skip : postlude_policy::run);
+  tls_current_core = nullptr;
+}
+
+std::shared_ptr<core> core::start(thread_config config) {
+  auto c = std::make_shared<core>(std::move(config), next_tag_id());
+  startup handshake{c, nullptr, {}};
+  guard lock(c->lifecycle_.lock());
+  c->lifecycle_.start_locked(c->config_.stack_size, &core::thread_main, &handshake);
+  handshake.started.wait();
+  if (handshake.prelude_error) {
+    c->lifecycle_.join_locked();
+    std::rethrow_exception(handshake.prelude_error);
+  }
+  return c;
+}
+
+void core::join() {
+  if (is_current()) throw_join_on_itself();
+  guard lock(lifecycle_.lock());
+  if (!lifecycle_.attached_locked()) return;  // already joined (or detached)
+  wait_edge edge(*this, wait_kind::close);    // throws deadlock_error before anything changed
+  mailbox_.stop_accepting();
+  lifecycle_.join_locked();
+}
+
+void core::join_or_detach() noexcept {
+  if (!is_current()) {
+    try {
+      join();
+      return;
+    } catch (...) {
+      // Joining would deadlock: fall through and let the thread finish on its own.
+    }
+  }
+  guard lock(lifecycle_.lock());
+  if (!lifecycle_.attached_locked()) return;
+  mailbox_.stop_accepting();
+  lifecycle_.detach_locked();
+}
+
+}  // namespace ste::detail

@@ -1,0 +1,32 @@
+// The timers of one ste thread (include/ste/detail/timer_heap.hpp). Worker only.
+#include "ste/detail/timer_heap.hpp"
+
+#include <algorithm>
+
+namespace ste::detail {
+
+namespace {
+// Min-heap order for std::*_heap (which builds max-heaps): "a after b".
+bool after(timer_node const* a, timer_node const* b) noexcept {
+  if (a->deadline != b->deadline) return a->deadline > b->deadline;
+  return a->sequence > b->sequence;
+}
+}  // namespace
+
+void timer_heap::add(timer_node& t) {
+  t.sequence = sequence_++;
+  t.stopped = false;
+  heap_.push_back(&t);  // may throw bad_alloc: then t is not added
+  std::push_heap(heap_.begin(), heap_.end(), &after);
+}
+
+timer_node* timer_heap::take_due(bool stop_all) noexcept {
+  if (heap_.empty() || (!stop_all && next_deadline() > clock::now())) return nullptr;
+  std::pop_heap(heap_.begin(), heap_.end(), &after);
+  timer_node* const t = heap_.back();
+  heap_.pop_back();
+  t->stopped = stop_all;
+  return t;
+}
+
+}  // namespace ste::detail

@@ -1,0 +1,45 @@
+// The wait primitive on Linux (include/ste/detail/wait.hpp): the futex syscall on the
+// word itself (private futexes).
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <ctime>
+
+#include "ste/detail/wait.hpp"
+
+namespace ste::detail {
+
+int current_cpu() noexcept { return sched_getcpu(); }
+
+namespace {
+long futex(void const* address, int op, std::uint32_t value, timespec const* timeout) noexcept {
+  // FUTEX_WAKE never dereferences `address`; FUTEX_WAIT reads it only to compare.
+  return syscall(SYS_futex, address, op, value, timeout, nullptr, 0);
+}
+}  // namespace
+
+void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept {
+  futex(&word, FUTEX_WAIT_PRIVATE, expected, nullptr);  // EINTR/EAGAIN: caller re-checks
+}
+
+bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
+                 std::chrono::nanoseconds timeout) noexcept {
+  if (timeout <= timeout.zero()) return false;
+  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(secs.count());
+  ts.tv_nsec = static_cast<long>((timeout - secs).count());
+  return !(futex(&word, FUTEX_WAIT_PRIVATE, expected, &ts) == -1 && errno == ETIMEDOUT);
+}
+
+void wake_one(void const* address) noexcept { futex(address, FUTEX_WAKE_PRIVATE, 1, nullptr); }
+void wake_all(void const* address) noexcept {
+  futex(address, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
+}
+
+}  // namespace ste::detail

@@ -1,0 +1,51 @@
+// The wait primitive elsewhere (macOS...; include/ste/detail/wait.hpp): a parking lot,
+// mutex + condition variable buckets hashed by address, living in static storage,
+// never in the waiter's frame.
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "ste/detail/wait.hpp"
+
+namespace ste::detail {
+
+int current_cpu() noexcept { return -1; }
+
+namespace {
+struct bucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+bucket& bucket_for(void const* address) noexcept {
+  static bucket buckets[64];
+  auto const h = reinterpret_cast<std::uintptr_t>(address);
+  return buckets[(h >> 4) % 64];
+}
+}  // namespace
+
+// A waiter checks the word under its bucket's lock; a waker locks the same bucket
+// after changing the word. So either the waiter sees the change, or it is already
+// inside cv.wait (lock released) when the waker notifies: no lost wake-up, and the
+// waker touches only the bucket, never the word's memory.
+void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept {
+  bucket& b = bucket_for(&word);
+  std::unique_lock lock(b.mutex);
+  if (word.load(std::memory_order_acquire) == expected) b.cv.wait(lock);
+}
+
+bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
+                 std::chrono::nanoseconds timeout) noexcept {
+  bucket& b = bucket_for(&word);
+  std::unique_lock lock(b.mutex);
+  if (word.load(std::memory_order_acquire) != expected) return true;
+  return b.cv.wait_for(lock, timeout) == std::cv_status::no_timeout;
+}
+
+void wake_one(void const* address) noexcept { wake_all(address); }  // buckets are shared
+void wake_all(void const* address) noexcept {
+  bucket& b = bucket_for(address);
+  { std::lock_guard lock(b.mutex); }
+  b.cv.notify_all();
+}
+
+}  // namespace ste::detail
