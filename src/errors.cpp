@@ -157,10 +157,10 @@ void throw_join_on_itself() {
                           "after draining)");
 }
 
-void throw_thread_refused(int error, std::size_t stack_size) {
+void throw_thread_refused(int error, std::size_t stack_size, char const* os_call) {
   // EAGAIN is ambiguous: the per-user or system thread limit, or no memory for the
   // stack (glibc reports a failed stack mapping as EAGAIN too). Name both.
-  std::string what = "ste: the OS refused to create a thread";
+  std::string what = std::string("ste: the OS refused to create a thread (") + os_call + ")";
   if (error == EAGAIN || error == ENOMEM) {
     what += ": the thread limit (RLIMIT_NPROC, /proc/sys/kernel/threads-max) is reached or "
             "there is no memory for ";

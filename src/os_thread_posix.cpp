@@ -70,7 +70,7 @@ os_thread::os_thread(std::size_t stack_size, entry_fn entry, void* arg) {
   auto args = std::make_unique<start_args>(start_args{entry, arg});
   if (int rc = pthread_create(&handle_, &attr.attr, &ste_trampoline, args.get()); rc != 0) {
     if (stack_size != 0 && rc == EINVAL) throw_stack_refused(rc, stack_size);
-    throw_thread_refused(rc, stack_size);
+    throw_thread_refused(rc, stack_size, "pthread_create");
   }
   args.release();
   joinable_ = true;

@@ -27,7 +27,7 @@ os_thread::os_thread(std::size_t stack_size, entry_fn entry, void* arg) {
   if (stack_size > 0xFFFFFFFFu) throw_stack_refused(EINVAL, stack_size);
   uintptr_t h = _beginthreadex(nullptr, static_cast<unsigned>(stack_size), &trampoline,
                                args.get(), STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
-  if (h == 0) throw_thread_refused(errno, stack_size);
+  if (h == 0) throw_thread_refused(errno, stack_size, "_beginthreadex");
   args.release();
   handle_ = reinterpret_cast<void*>(h);
   joinable_ = true;

@@ -42,7 +42,7 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
 
 // --- Lifecycle ----------------------------------------------------------------------
 [[noreturn]] void throw_join_on_itself();
-[[noreturn]] void throw_thread_refused(int error, std::size_t stack_size);
+[[noreturn]] void throw_thread_refused(int error, std::size_t stack_size, char const* os_call);
 [[noreturn]] void throw_stack_refused(int error, std::size_t stack_size);
 [[noreturn]] void throw_thread_attributes(int error);
 
