@@ -1,6 +1,6 @@
-// libFuzzer harness (issue 6, part 4): turns bytes into sequences of operations that
-// several driver threads perform at once on up to three ste threads, and checks an
-// oracle after each input:
+// libFuzzer harness: turns bytes into sequences of operations that several driver
+// threads perform at once on up to three ste threads, and checks an oracle after each
+// input:
 // - nothing lost: every accepted task ran, by the time its thread was joined;
 // - nothing run twice, and nothing refused (stopped_error), withdrawn (timeout_error) or
 //   not started because of a deadlock_error ever runs;
@@ -13,7 +13,8 @@
 //
 // Input: byte 0 picks the number of ste threads (1-3), of drivers (1-3) and whether
 // thread 0 has a prelude; then each pair of bytes (opcode, argument) is one operation,
-// dealt to the drivers in turn. At most kMaxOps operations per input.
+// dealt to the drivers in turn. At most kMaxOps operations per input. Each operation is
+// one member function of `driver`; `driver::dispatch` maps opcodes to them.
 //
 // Built two ways (fuzz/CMakeLists.txt): with -fsanitize=fuzzer (clang), and as a plain
 // program with replay_main.cpp, which runs every file of the corpus (under TSan too).
@@ -219,6 +220,34 @@ ste::task<void> detached(world* w, ste::thread const* to, std::size_t id,
   if (fail) throw boom{id};
 }
 
+// On a plain thread: an eager coroutine that awaits submit_async to `there` (the body
+// counts the id there), then opens `done`. `refused`: `there` refused (stopped).
+eager submit_async_from_plain(world* w, ste::thread const* there, std::size_t id, bool& refused,
+                              gate& done) {
+  try {
+    (void)co_await there->submit_async(body(w, there->tag(), id, false));
+    if (!there->tag().is_on_thread())
+      violation("submit_async from a plain thread did not resume on the target");
+  } catch (ste::stopped_error const&) {
+    refused = true;
+  }
+  done.open();
+}
+
+// On a plain thread: an eager coroutine that hops onto `to` and counts the id there, then
+// opens `done`. `refused`: `to` refused the hop (stopped).
+eager schedule_from_plain(world* w, ste::thread const* to, std::size_t id, bool& refused,
+                          gate& done) {
+  try {
+    co_await to->schedule();
+    if (!to->tag().is_on_thread()) violation("schedule() did not continue there");
+    w->run(id);
+  } catch (ste::stopped_error const&) {
+    refused = true;
+  }
+  done.open();
+}
+
 // ---------------------------------------------------------------------------------
 // The drivers
 
@@ -255,11 +284,26 @@ struct step {
   std::size_t index;  // position in the input: ids index*kIdsPerOp ... +kIdsPerOp-1
 };
 
+/// What one step works on, decoded from its argument byte.
+struct operands {
+  std::uint8_t arg;
+  std::size_t x;         // the target slot
+  std::size_t y;         // a second slot
+  ste::thread const& t;  // thread x
+  ste::thread const& u;  // thread y
+  std::size_t id;        // the step's first id
+  bool fail;             // the task, value or coroutine throws
+  bool joined_before;    // thread x's join() had returned before the step began
+};
+
 struct held {
   ste::bound<tracked> value;
   std::size_t id = 0;
   std::size_t owner = 0;
 };
+
+enum class ending : std::uint8_t { returns, throws };       // of a posted task
+enum class deadline : std::uint8_t { relative, absolute };  // submit_for, submit_until
 
 class driver {
  public:
@@ -282,302 +326,23 @@ class driver {
                 " after its join() had returned");
   }
 
+  operands decode(step const& s) const {
+    std::size_t const x = s.arg % w_.slots;
+    std::size_t const y = (s.arg / 4) % w_.slots;
+    return {s.arg,
+            x,
+            y,
+            w_.thread[x],
+            w_.thread[y],
+            s.index * kIdsPerOp,
+            (s.arg & 0x80) != 0,
+            w_.joined[x].load(std::memory_order_acquire)};
+  }
+
   void perform(step const& s) {
-    std::size_t const x = s.arg % w_.slots;        // the target
-    std::size_t const y = (s.arg / 4) % w_.slots;  // a second thread
-    ste::thread const& t = w_.thread[x];
-    ste::thread const& u = w_.thread[y];
-    std::size_t const id = s.index * kIdsPerOp;
-    bool const fail = (s.arg & 0x80) != 0;
-    bool const joined_before = w_.joined[x].load(std::memory_order_acquire);
+    operands const o = decode(s);
     try {
-      switch (static_cast<op>(s.code % op_count)) {
-        case op_submit: {
-          std::size_t const v = t.submit([&] {
-            w_.run(id);
-            return id * 3 + 1;
-          });
-          if (v != id * 3 + 1) violation("submit returned a wrong value");
-          accepted(x, joined_before, "submit");
-          expect(id);
-          break;
-        }
-        case op_submit_throw: {
-          boom const* thrown = nullptr;
-          try {
-            t.submit([&] {
-              w_.run(id);
-              try {
-                throw boom{id};
-              } catch (boom const& e) {
-                thrown = &e;
-                throw;
-              }
-            });
-            violation("submit: the task's exception did not reach the caller");
-          } catch (boom const& e) {
-            if (e.id != id || &e != thrown)
-              violation("submit: the caller caught another exception object");
-          }
-          accepted(x, joined_before, "submit");
-          expect(id);
-          break;
-        }
-        case op_submit_throw_int:
-          try {
-            t.submit([&] {
-              w_.run(id);
-              throw static_cast<int>(id);
-            });
-            violation("submit: a non-std exception did not reach the caller");
-          } catch (int v) {
-            if (static_cast<std::size_t>(v) != id) violation("submit: wrong int caught");
-          }
-          accepted(x, joined_before, "submit");
-          expect(id);
-          break;
-        case op_post:
-        case op_post_throw: {
-          bool const throws = s.code % op_count == op_post_throw;
-          world* w = &w_;
-          t.post([w, id, throws] {
-            w->run(id);
-            if (throws) throw boom{id};
-          });
-          accepted(x, joined_before, "post");
-          expect(id);
-          if (throws) expect_report(id, x);
-          break;
-        }
-        case op_busy: {  // keeps the thread busy for up to ~500 µs: deadlines expire
-          world* w = &w_;
-          std::uint32_t const us = 2u * (s.arg & 0x7F) + 2;
-          t.post([w, id, us] {
-            auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
-            while (std::chrono::steady_clock::now() < until) {
-            }
-            w->run(id);
-          });
-          accepted(x, joined_before, "post");
-          expect(id);
-          break;
-        }
-        case op_submit_for:
-        case op_submit_until: {
-          auto const d = std::chrono::microseconds(s.arg);
-          auto task = [&] {
-            w_.run(id);
-            return id;
-          };
-          try {
-            std::size_t const v = s.code % op_count == op_submit_for
-                                      ? t.submit_for(d, task)
-                                      : t.submit_until(std::chrono::steady_clock::now() + d, task);
-            if (v != id) violation("submit_for/until returned a wrong value");
-            accepted(x, joined_before, "submit_for");
-            expect(id);
-          } catch (ste::timeout_error const&) {
-            // Withdrawn: must never run (expect 0).
-          }
-          break;
-        }
-        case op_destroy: {
-          tracked v(&w_, id, t.tag());
-          try {
-            t.destroy(std::move(v));
-            accepted(x, joined_before, "destroy");
-          } catch (ste::stopped_error const&) {
-            v.rehome();  // refused, so not moved from: dies here
-          }
-          expect(id);
-          break;
-        }
-        case op_join: {
-          std::lock_guard lock(w_.join_mutex[x]);
-          w_.thread[x].join();
-          w_.joined[x].store(true, std::memory_order_release);
-          break;
-        }
-        case op_join_in_task: {  // a task on x joins y (x == y: system_error)
-          world* w = &w_;
-          t.submit([w, x, y] {
-            if (x == y) {
-              try {
-                w->thread[y].join();
-                violation("join on the thread itself did not throw");
-              } catch (std::system_error const& e) {
-                if (e.code() != std::errc::resource_deadlock_would_occur)
-                  violation("join on the thread itself: wrong error code");
-              }
-              return;
-            }
-            // try_lock: a task must never wait for a driver (that wait is invisible to
-            // ste's deadlock detection).
-            std::unique_lock lock(w->join_mutex[y], std::try_to_lock);
-            if (!lock.owns_lock()) return;
-            try {
-              w->thread[y].join();
-              w->joined[y].store(true, std::memory_order_release);
-            } catch (ste::deadlock_error const&) {
-              // y is (transitively) waiting on x: refused before anything changed.
-            }
-          });
-          break;
-        }
-        case op_bound_make:
-        case op_bound_reset:
-        case op_bound_get: {
-          held& h = bounds_[s.arg % bounds_.size()];
-          std::uint8_t const code = s.code % op_count;
-          if (code == op_bound_make && !h.value) {
-            try {
-              h.value = t.make_bound<tracked>(&w_, id, t.tag(), fail);
-              if (fail) violation("make_bound: the constructor's exception was lost");
-              accepted(x, joined_before, "make_bound");
-              h.id = id;
-              h.owner = x;
-              expect(id);  // dies by reset, ~bound or join, exactly once, on x
-            } catch (boom const& e) {
-              if (!fail || e.id != id) violation("make_bound: wrong exception");
-            }
-          } else if (code == op_bound_get && h.value) {
-            try {
-              (void)h.value.get();
-              violation("bound::get off its thread did not throw");
-            } catch (ste::wrong_thread const&) {
-            }
-            ste::thread const& owner = w_.thread[h.owner];
-            // Accepted means join() has not destroyed the value yet: it must be there.
-            if (owner.submit([&] { return h.value->id(); }) != h.id)
-              violation("bound::get on its thread returned another value");
-          } else {
-            h.value.reset();
-            if (h.value) violation("bound::reset left a value");
-          }
-          break;
-        }
-        case op_local_thread:
-          local_thread(s, id);
-          break;
-        case op_nested: {  // a task on x submits to y: may be a deadlock_error
-          try {
-            std::size_t const v = t.submit([&] {
-              return u.submit([&] {
-                w_.run(id);
-                return id;
-              });
-            });
-            if (v != id) violation("nested submit returned a wrong value");
-            expect(id);
-          } catch (ste::deadlock_error const&) {
-            if (x == y) violation("a submit to the thread itself reported a deadlock");
-          }
-          break;
-        }
-        case op_block_on: {
-          std::uint32_t const us = (s.arg & 0x40) != 0 ? (s.arg & 0x3F) * 4u : 0u;
-          try {
-            if (t.block_on(hop(&w_, &u, id, us, fail)) != id)
-              violation("block_on returned a wrong value");
-            if (fail) violation("block_on: the coroutine's exception was lost");
-          } catch (boom const& e) {
-            if (!fail || e.id != id) violation("block_on: wrong exception");
-          }
-          accepted(x, joined_before, "block_on");
-          expect(id);
-          break;
-        }
-        case op_submit_async: {
-          ste::thread const& there = u;
-          try {
-            if (t.block_on(round_trip(&w_, &there, id, fail)) != id)
-              violation("submit_async returned a wrong value");
-          } catch (boom const& e) {
-            if (e.id != id) violation("submit_async: wrong exception");
-          }
-          accepted(x, joined_before, "block_on");
-          expect(id);
-          break;
-        }
-        case op_submit_async_plain: {  // from a coroutine on this plain thread
-          gate done;
-          bool refused = false;
-          [](world* w, ste::thread const* there, std::size_t i, bool& r, gate& g) -> eager {
-            try {
-              (void)co_await there->submit_async(body(w, there->tag(), i, false));
-              if (!there->tag().is_on_thread())
-                violation("submit_async from a plain thread did not resume on the target");
-            } catch (ste::stopped_error const&) {
-              r = true;
-            }
-            g.open();
-          }(&w_, &t, id, refused, done);
-          done.wait();
-          if (!refused) {
-            accepted(x, joined_before, "submit_async");
-            expect(id);
-          }
-          break;
-        }
-        case op_spawn: {
-          auto const sleep = (s.arg & 0x60) == 0x60 ? std::chrono::microseconds(3'600'000'000LL)
-                             : (s.arg & 0x40) != 0  ? std::chrono::microseconds(s.arg & 0x1F)
-                                                    : std::chrono::microseconds(0);
-          t.spawn(detached(&w_, (s.arg & 0x10) != 0 ? &u : nullptr, id, sleep, fail));
-          accepted(x, joined_before, "spawn");
-          expect(id);
-          if (fail) expect_report(id, x);  // the spawning thread's on_error, even after a hop
-          break;
-        }
-        case op_schedule_plain: {  // an eager coroutine on this thread hops onto x
-          gate done;
-          bool refused = false;
-          [](world* w, ste::thread const* to, std::size_t i, bool& r, gate& g) -> eager {
-            try {
-              co_await to->schedule();
-              if (!to->tag().is_on_thread()) violation("schedule() did not continue there");
-              w->run(i);
-            } catch (ste::stopped_error const&) {
-              r = true;
-            }
-            g.open();
-          }(&w_, &t, id, refused, done);
-          done.wait();
-          if (!refused) {
-            accepted(x, joined_before, "schedule");
-            expect(id);
-          }
-          break;
-        }
-        case op_empty_handle: {
-          ste::thread empty;
-          try {
-            empty.submit([&] { w_.run(id); });
-            violation("submit on an empty handle did not throw");
-          } catch (ste::stopped_error const&) {
-          }
-          try {
-            empty.post([] {});
-            violation("post on an empty handle did not throw");
-          } catch (ste::stopped_error const&) {
-          }
-          if (empty.tag() != ste::tag{}) violation("an empty handle has a non-null tag");
-          break;
-        }
-        case op_tags: {
-          try {
-            (void)ste::tag::current_thread();
-            violation("tag::current_thread() off every ste thread did not throw");
-          } catch (ste::wrong_thread const&) {
-          }
-          if (t.submit([] { return ste::tag::current_thread(); }) != t.tag())
-            violation("tag::current_thread() on the thread differs from thread::tag()");
-          if (t.tag().is_on_thread()) violation("is_on_thread() true off the thread");
-          break;
-        }
-        default:
-          break;
-      }
+      dispatch(static_cast<op>(s.code % op_count), o);
     } catch (ste::stopped_error const&) {
       // Refused: the task did not run (expectations stay 0).
     } catch (ste::deadlock_error const&) {
@@ -587,88 +352,408 @@ class driver {
     }
   }
 
-  // A short-lived thread of our own: spawn, use, then join / drop / let go inside a
-  // task (detach), or a prelude that throws.
-  void local_thread(step const& s, std::size_t id) {
-    switch (s.arg % 4) {
-      case 0: {
-        auto t = ste::builder().name(std::string(s.arg % 40, 'n')).build();
-        w_.add_tag(t.tag());
-        t.post([this, id] { w_.run(id); });
-        expect(id);
-        if (t.submit([] { return ste::tag::current_thread(); }) != t.tag())
-          violation("a local thread's tag disagrees");
-        t.join();
-        try {
-          t.submit([] {});
-          violation("submit after join did not throw");
-        } catch (ste::stopped_error const&) {
-        }
-        break;
-      }
-      case 1: {  // the prelude posts, then throws: build() rethrows the same object
-        boom const* thrown = nullptr;
-        world* w = &w_;
-        try {
-          auto t = ste::builder()
-                       .prelude([w, id, &thrown] {
-                         w->add_tag(ste::tag::current_thread());
-                         try {
-                           throw boom{id};
-                         } catch (boom const& e) {
-                           thrown = &e;
-                           throw;
-                         }
-                       })
-                       .postlude([] { violation("the postlude ran after a failed prelude"); })
-                       .build();
-          violation("build() returned although the prelude threw");
-        } catch (boom const& e) {
-          if (e.id != id || &e != thrown) violation("build() rethrew another exception object");
-        }
-        break;
-      }
-      case 2: {  // dropped: ~thread joins, postlude after every task
-        bool postlude = false;
-        {
-          auto t = ste::builder().postlude([&] { postlude = true; }).build();
-          w_.add_tag(t.tag());
-          t.post([this, id] { w_.run(id); });
-          expect(id);
-        }
-        if (!postlude) violation("~thread did not run the postlude");
-        if (w_.ran[id].load() != 1) violation("~thread did not drain");
-        break;
-      }
-      default: {  // the last handle is let go inside a task: the thread detaches itself
-        gate finished, released;
-        // Opens `released` when the core (which owns the postlude) is destroyed: waiting
-        // for it checks that a self-released thread frees everything, and keeps
-        // libFuzzer's leak check from running while the detached thread still exits.
-        struct on_destroy {
-          explicit on_destroy(gate* g) : g_(g) {}
-          on_destroy(on_destroy const&) = delete;
-          on_destroy& operator=(on_destroy const&) = delete;
-          ~on_destroy() { g_->open(); }
-          gate* g_;
-        };
-        auto token = std::make_shared<on_destroy>(&released);
-        auto h = std::make_shared<ste::thread>(
-            ste::builder()
-                .postlude([&finished, token = std::move(token)] { finished.open(); })
-                .build());
-        w_.add_tag(h->tag());
-        world* w = &w_;
-        h->post([w, id] { w->run(id); });
-        h->post([h2 = h]() mutable { h2.reset(); });  // may be the last owner
-        h.reset();
-        expect(id);
-        finished.wait();  // the postlude ran: everything accepted ran before it
-        if (w_.ran[id].load() != 1) violation("a self-released thread lost a task");
-        released.wait();  // a hang here would be a leaked core
-        break;
-      }
+  // One line an operation, in the order of `op`; -Wswitch reports a missing one.
+  void dispatch(op code, operands const& o) {
+    // clang-format off
+    switch (code) {
+      case op_submit: return submit(o);
+      case op_submit_throw: return submit_throw(o);
+      case op_submit_throw_int: return submit_throw_int(o);
+      case op_post: return post(o, ending::returns);
+      case op_post_throw: return post(o, ending::throws);
+      case op_busy: return busy(o);
+      case op_submit_for: return submit_timed(o, deadline::relative);
+      case op_submit_until: return submit_timed(o, deadline::absolute);
+      case op_destroy: return destroy(o);
+      case op_join: return join(o);
+      case op_join_in_task: return join_in_task(o);
+      case op_bound_make: return bound_make(o);
+      case op_bound_reset: return reset(bound_at(o));
+      case op_bound_get: return bound_get(o);
+      case op_local_thread: return local_thread(o);
+      case op_nested: return nested(o);
+      case op_block_on: return block_on(o);
+      case op_submit_async: return submit_async(o);
+      case op_submit_async_plain: return from_plain(o, &submit_async_from_plain, "submit_async");
+      case op_spawn: return spawn(o);
+      case op_schedule_plain: return from_plain(o, &schedule_from_plain, "schedule");
+      case op_empty_handle: return empty_handle(o);
+      case op_tags: return tags(o);
+      case op_count: return;  // not an operation: codes are taken modulo op_count
     }
+    // clang-format on
+  }
+
+  // --- submit, post, destroy ----------------------------------------------------------
+
+  void submit(operands const& o) {
+    std::size_t const v = o.t.submit([&] {
+      w_.run(o.id);
+      return o.id * 3 + 1;
+    });
+    if (v != o.id * 3 + 1) violation("submit returned a wrong value");
+    accepted(o.x, o.joined_before, "submit");
+    expect(o.id);
+  }
+
+  void submit_throw(operands const& o) {
+    boom const* thrown = nullptr;
+    try {
+      o.t.submit([&] {
+        w_.run(o.id);
+        try {
+          throw boom{o.id};
+        } catch (boom const& e) {
+          thrown = &e;
+          throw;
+        }
+      });
+      violation("submit: the task's exception did not reach the caller");
+    } catch (boom const& e) {
+      if (e.id != o.id || &e != thrown)
+        violation("submit: the caller caught another exception object");
+    }
+    accepted(o.x, o.joined_before, "submit");
+    expect(o.id);
+  }
+
+  void submit_throw_int(operands const& o) {
+    try {
+      o.t.submit([&] {
+        w_.run(o.id);
+        throw static_cast<int>(o.id);
+      });
+      violation("submit: a non-std exception did not reach the caller");
+    } catch (int v) {
+      if (static_cast<std::size_t>(v) != o.id) violation("submit: wrong int caught");
+    }
+    accepted(o.x, o.joined_before, "submit");
+    expect(o.id);
+  }
+
+  void post(operands const& o, ending end) {
+    bool const throws = end == ending::throws;
+    world* w = &w_;
+    std::size_t const id = o.id;
+    o.t.post([w, id, throws] {
+      w->run(id);
+      if (throws) throw boom{id};
+    });
+    accepted(o.x, o.joined_before, "post");
+    expect(id);
+    if (throws) expect_report(id, o.x);
+  }
+
+  void busy(operands const& o) {  // keeps the thread busy for up to ~500 µs: deadlines expire
+    world* w = &w_;
+    std::size_t const id = o.id;
+    std::uint32_t const us = 2u * (o.arg & 0x7F) + 2;
+    o.t.post([w, id, us] {
+      auto const until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      w->run(id);
+    });
+    accepted(o.x, o.joined_before, "post");
+    expect(id);
+  }
+
+  void submit_timed(operands const& o, deadline kind) {
+    auto const d = std::chrono::microseconds(o.arg);
+    auto task = [&] {
+      w_.run(o.id);
+      return o.id;
+    };
+    try {
+      std::size_t const v = kind == deadline::relative
+                                ? o.t.submit_for(d, task)
+                                : o.t.submit_until(std::chrono::steady_clock::now() + d, task);
+      if (v != o.id) violation("submit_for/until returned a wrong value");
+      accepted(o.x, o.joined_before, "submit_for");
+      expect(o.id);
+    } catch (ste::timeout_error const&) {
+      // Withdrawn: must never run (expect 0).
+    }
+  }
+
+  void destroy(operands const& o) {
+    tracked v(&w_, o.id, o.t.tag());
+    try {
+      o.t.destroy(std::move(v));
+      accepted(o.x, o.joined_before, "destroy");
+    } catch (ste::stopped_error const&) {
+      v.rehome();  // refused, so not moved from: dies here
+    }
+    expect(o.id);
+  }
+
+  // --- join ---------------------------------------------------------------------------
+
+  void join(operands const& o) {
+    std::lock_guard lock(w_.join_mutex[o.x]);
+    w_.thread[o.x].join();
+    w_.joined[o.x].store(true, std::memory_order_release);
+  }
+
+  void join_in_task(operands const& o) {  // a task on x joins y (x == y: system_error)
+    world* w = &w_;
+    std::size_t const x = o.x;
+    std::size_t const y = o.y;
+    o.t.submit([w, x, y] {
+      if (x == y) return join_self(*w, y);
+      // try_lock: a task must never wait for a driver (that wait is invisible to ste's
+      // deadlock detection).
+      std::unique_lock lock(w->join_mutex[y], std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      try {
+        w->thread[y].join();
+        w->joined[y].store(true, std::memory_order_release);
+      } catch (ste::deadlock_error const&) {
+        // y is (transitively) waiting on x: refused before anything changed.
+      }
+    });
+  }
+
+  // On thread `slot`, from one of its tasks.
+  static void join_self(world& w, std::size_t slot) {
+    try {
+      w.thread[slot].join();
+      violation("join on the thread itself did not throw");
+    } catch (std::system_error const& e) {
+      if (e.code() != std::errc::resource_deadlock_would_occur)
+        violation("join on the thread itself: wrong error code");
+    }
+  }
+
+  // --- bound<T> -----------------------------------------------------------------------
+
+  held& bound_at(operands const& o) { return bounds_[o.arg % bounds_.size()]; }
+
+  void bound_make(operands const& o) {  // on a slot that holds a value: resets it
+    held& h = bound_at(o);
+    if (h.value) return reset(h);
+    try {
+      h.value = o.t.make_bound<tracked>(&w_, o.id, o.t.tag(), o.fail);
+      if (o.fail) violation("make_bound: the constructor's exception was lost");
+      accepted(o.x, o.joined_before, "make_bound");
+      h.id = o.id;
+      h.owner = o.x;
+      expect(o.id);  // dies by reset, ~bound or join, exactly once, on x
+    } catch (boom const& e) {
+      if (!o.fail || e.id != o.id) violation("make_bound: wrong exception");
+    }
+  }
+
+  void bound_get(operands const& o) {  // on an empty slot: resets it
+    held& h = bound_at(o);
+    if (!h.value) return reset(h);
+    try {
+      (void)h.value.get();
+      violation("bound::get off its thread did not throw");
+    } catch (ste::wrong_thread const&) {
+    }
+    ste::thread const& owner = w_.thread[h.owner];
+    // Accepted means join() has not destroyed the value yet: it must be there.
+    if (owner.submit([&] { return h.value->id(); }) != h.id)
+      violation("bound::get on its thread returned another value");
+  }
+
+  static void reset(held& h) {
+    h.value.reset();
+    if (h.value) violation("bound::reset left a value");
+  }
+
+  // --- nested submits and coroutines --------------------------------------------------
+
+  void nested(operands const& o) {  // a task on x submits to y: may be a deadlock_error
+    try {
+      std::size_t const v = o.t.submit([&] {
+        return o.u.submit([&] {
+          w_.run(o.id);
+          return o.id;
+        });
+      });
+      if (v != o.id) violation("nested submit returned a wrong value");
+      expect(o.id);
+    } catch (ste::deadlock_error const&) {
+      if (o.x == o.y) violation("a submit to the thread itself reported a deadlock");
+    }
+  }
+
+  void block_on(operands const& o) {
+    std::uint32_t const us = (o.arg & 0x40) != 0 ? (o.arg & 0x3F) * 4u : 0u;
+    try {
+      if (o.t.block_on(hop(&w_, &o.u, o.id, us, o.fail)) != o.id)
+        violation("block_on returned a wrong value");
+      if (o.fail) violation("block_on: the coroutine's exception was lost");
+    } catch (boom const& e) {
+      if (!o.fail || e.id != o.id) violation("block_on: wrong exception");
+    }
+    accepted(o.x, o.joined_before, "block_on");
+    expect(o.id);
+  }
+
+  void submit_async(operands const& o) {
+    try {
+      if (o.t.block_on(round_trip(&w_, &o.u, o.id, o.fail)) != o.id)
+        violation("submit_async returned a wrong value");
+    } catch (boom const& e) {
+      if (e.id != o.id) violation("submit_async: wrong exception");
+    }
+    accepted(o.x, o.joined_before, "block_on");
+    expect(o.id);
+  }
+
+  using plain_coroutine = eager (*)(world*, ste::thread const*, std::size_t, bool&, gate&);
+
+  // Starts `coroutine` on this plain thread, aimed at thread x, and waits until it is
+  // done; its id is expected to run unless x refused it.
+  void from_plain(operands const& o, plain_coroutine coroutine, char const* what) {
+    gate done;
+    bool refused = false;
+    coroutine(&w_, &o.t, o.id, refused, done);
+    done.wait();
+    if (refused) return;
+    accepted(o.x, o.joined_before, what);
+    expect(o.id);
+  }
+
+  void spawn(operands const& o) {
+    auto const sleep = (o.arg & 0x60) == 0x60 ? std::chrono::microseconds(3'600'000'000LL)
+                       : (o.arg & 0x40) != 0  ? std::chrono::microseconds(o.arg & 0x1F)
+                                              : std::chrono::microseconds(0);
+    o.t.spawn(detached(&w_, (o.arg & 0x10) != 0 ? &o.u : nullptr, o.id, sleep, o.fail));
+    accepted(o.x, o.joined_before, "spawn");
+    expect(o.id);
+    if (o.fail) expect_report(o.id, o.x);  // the spawning thread's on_error, even after a hop
+  }
+
+  // --- handles and tags ---------------------------------------------------------------
+
+  void empty_handle(operands const& o) {
+    ste::thread empty;
+    try {
+      empty.submit([&] { w_.run(o.id); });
+      violation("submit on an empty handle did not throw");
+    } catch (ste::stopped_error const&) {
+    }
+    try {
+      empty.post([] {});
+      violation("post on an empty handle did not throw");
+    } catch (ste::stopped_error const&) {
+    }
+    if (empty.tag() != ste::tag{}) violation("an empty handle has a non-null tag");
+  }
+
+  static void tags(operands const& o) {
+    try {
+      (void)ste::tag::current_thread();
+      violation("tag::current_thread() off every ste thread did not throw");
+    } catch (ste::wrong_thread const&) {
+    }
+    if (o.t.submit([] { return ste::tag::current_thread(); }) != o.t.tag())
+      violation("tag::current_thread() on the thread differs from thread::tag()");
+    if (o.t.tag().is_on_thread()) violation("is_on_thread() true off the thread");
+  }
+
+  // --- short-lived threads of our own -------------------------------------------------
+
+  // Spawn, use, then join / drop / let go inside a task (detach), or a prelude that
+  // throws.
+  void local_thread(operands const& o) {
+    switch (o.arg % 4) {
+      case 0:
+        return local_joined(o);
+      case 1:
+        return local_prelude_throws(o);
+      case 2:
+        return local_dropped(o);
+      default:
+        return local_self_released(o);
+    }
+  }
+
+  void local_joined(operands const& o) {
+    std::size_t const id = o.id;
+    auto t = ste::builder().name(std::string(o.arg % 40, 'n')).build();
+    w_.add_tag(t.tag());
+    t.post([this, id] { w_.run(id); });
+    expect(id);
+    if (t.submit([] { return ste::tag::current_thread(); }) != t.tag())
+      violation("a local thread's tag disagrees");
+    t.join();
+    try {
+      t.submit([] {});
+      violation("submit after join did not throw");
+    } catch (ste::stopped_error const&) {
+    }
+  }
+
+  void local_prelude_throws(operands const& o) {  // build() rethrows the very object
+    std::size_t const id = o.id;
+    boom const* thrown = nullptr;
+    world* w = &w_;
+    try {
+      auto t = ste::builder()
+                   .prelude([w, id, &thrown] {
+                     w->add_tag(ste::tag::current_thread());
+                     try {
+                       throw boom{id};
+                     } catch (boom const& e) {
+                       thrown = &e;
+                       throw;
+                     }
+                   })
+                   .postlude([] { violation("the postlude ran after a failed prelude"); })
+                   .build();
+      violation("build() returned although the prelude threw");
+    } catch (boom const& e) {
+      if (e.id != id || &e != thrown) violation("build() rethrew another exception object");
+    }
+  }
+
+  void local_dropped(operands const& o) {  // ~thread joins, postlude after every task
+    std::size_t const id = o.id;
+    bool postlude = false;
+    {
+      auto t = ste::builder().postlude([&] { postlude = true; }).build();
+      w_.add_tag(t.tag());
+      t.post([this, id] { w_.run(id); });
+      expect(id);
+    }
+    if (!postlude) violation("~thread did not run the postlude");
+    if (w_.ran[id].load() != 1) violation("~thread did not drain");
+  }
+
+  // Opens a gate when destroyed: held by the postlude, so by the core that owns it.
+  struct on_destroy {
+    explicit on_destroy(gate* g) : g_(g) {}
+    on_destroy(on_destroy const&) = delete;
+    on_destroy& operator=(on_destroy const&) = delete;
+    ~on_destroy() { g_->open(); }
+    gate* g_;
+  };
+
+  // The last handle is let go inside a task: the thread detaches itself. Waiting for
+  // `released` checks that a self-released thread frees everything, and keeps
+  // libFuzzer's leak check from running while the detached thread still exits.
+  void local_self_released(operands const& o) {
+    std::size_t const id = o.id;
+    gate finished, released;
+    auto token = std::make_shared<on_destroy>(&released);
+    auto h = std::make_shared<ste::thread>(
+        ste::builder()
+            .postlude([&finished, token = std::move(token)] { finished.open(); })
+            .build());
+    w_.add_tag(h->tag());
+    world* w = &w_;
+    h->post([w, id] { w->run(id); });
+    h->post([h2 = h]() mutable { h2.reset(); });  // may be the last owner
+    h.reset();
+    expect(id);
+    finished.wait();  // the postlude ran: everything accepted ran before it
+    if (w_.ran[id].load() != 1) violation("a self-released thread lost a task");
+    released.wait();  // a hang here would be a leaked core
   }
 
   world& w_;
@@ -676,19 +761,22 @@ class driver {
   std::array<held, 3> bounds_;
 };
 
-void run_input(std::uint8_t const* data, std::size_t size) {
-  if (size < 1) return;
-  std::uint8_t const config = data[0];
-  std::size_t const slots = 1 + (config & 3u) % kMaxSlots;
-  std::size_t const drivers = 1 + ((config >> 2) & 3u) % kMaxDrivers;
-  bool const prelude_posts = (config & 0x10) != 0;
-  std::size_t const ops = std::min((size - 1) / 2, kMaxOps);
-  std::size_t const threads_before = thread_count();
+// ---------------------------------------------------------------------------------
+// One input: start the threads, drive them, join them, check the oracle
 
-  world w(ops * kIdsPerOp + kIdsPerOp);
-  w.slots = slots;
-  std::size_t const prelude_id = ops * kIdsPerOp;
-  for (std::size_t i = 0; i < slots; ++i) {
+/// Byte 0 of an input.
+struct config {
+  std::size_t slots;    // ste threads, 1-3
+  std::size_t drivers;  // driver threads, 1-3
+  bool prelude_posts;   // thread 0 has a prelude that counts an id
+};
+
+config decode_config(std::uint8_t byte) {
+  return {1 + (byte & 3u) % kMaxSlots, 1 + ((byte >> 2) & 3u) % kMaxDrivers, (byte & 0x10) != 0};
+}
+
+void start_threads(world& w, bool prelude_posts, std::size_t prelude_id) {
+  for (std::size_t i = 0; i < w.slots; ++i) {
     ste::builder b;
     b.name("fuzz-" + std::to_string(i));
     b.on_error([&w, i](std::exception_ptr e) { w.on_error(i, std::move(e)); });
@@ -702,23 +790,28 @@ void run_input(std::uint8_t const* data, std::size_t size) {
     w.add_tag(w.thread[i].tag());
   }
   if (prelude_posts) w.expect_ran[prelude_id] = 1;
+}
 
+// Deals the operations to the drivers in turn and runs the drivers at once.
+void drive(world& w, std::uint8_t const* data, std::size_t ops, std::size_t drivers) {
   std::vector<std::vector<step>> plan(drivers);
   for (std::size_t i = 0; i < ops; ++i)
     plan[i % drivers].push_back(step{data[1 + 2 * i], data[2 + 2 * i], i});
-  {
-    std::vector<std::thread> threads;
-    for (std::size_t d = 0; d < drivers; ++d)
-      threads.emplace_back(
-          [&w, steps = std::move(plan[d])]() mutable { driver(w, std::move(steps)).run(); });
-    for (auto& t : threads) t.join();
-  }
-  for (std::size_t i = 0; i < slots; ++i) {
+  std::vector<std::thread> threads;
+  for (std::size_t d = 0; d < drivers; ++d)
+    threads.emplace_back(
+        [&w, steps = std::move(plan[d])]() mutable { driver(w, std::move(steps)).run(); });
+  for (auto& t : threads) t.join();
+}
+
+void join_all(world& w) {
+  for (std::size_t i = 0; i < w.slots; ++i) {
     std::lock_guard lock(w.join_mutex[i]);
     w.thread[i].join();
   }
+}
 
-  // The oracle.
+void check_ledger(world const& w) {
   for (std::size_t id = 0; id < w.expect_ran.size(); ++id) {
     unsigned const r = w.ran[id].load();
     unsigned const e = w.expect_ran[id];
@@ -733,14 +826,37 @@ void run_input(std::uint8_t const* data, std::size_t size) {
                 "), expected " +
                 (want == kNoSlot ? "0" : "once, of thread " + std::to_string(want)));
   }
+}
+
+void check_tags(world const& w) {
   for (std::size_t i = 0; i < w.tags.size(); ++i)
     for (std::size_t j = i + 1; j < w.tags.size(); ++j)
       if (w.tags[i] == w.tags[j]) violation("two threads got the same tag");
-  // Self-released (detached) threads may still be exiting, between destroying their core
-  // and freeing its block: libFuzzer's leak check right after this input would call
-  // that a leak. Wait (up to 2 s) until they are gone from /proc.
+}
+
+// Self-released (detached) threads may still be exiting, between destroying their core
+// and freeing its block: libFuzzer's leak check right after this input would call that
+// a leak. Waits (up to 2 s) until they are gone from /proc.
+void wait_for_detached_threads(std::size_t threads_before) {
   for (int i = 0; i < 20'000 && thread_count() > threads_before; ++i)
     std::this_thread::sleep_for(std::chrono::microseconds(100));
+}
+
+void run_input(std::uint8_t const* data, std::size_t size) {
+  if (size < 1) return;
+  config const c = decode_config(data[0]);
+  std::size_t const ops = std::min((size - 1) / 2, kMaxOps);
+  std::size_t const threads_before = thread_count();
+
+  world w(ops * kIdsPerOp + kIdsPerOp);
+  w.slots = c.slots;
+  start_threads(w, c.prelude_posts, ops * kIdsPerOp);
+  drive(w, data, ops, c.drivers);
+  join_all(w);
+
+  check_ledger(w);
+  check_tags(w);
+  wait_for_detached_threads(threads_before);
 }
 
 }  // namespace

@@ -5,37 +5,20 @@
 
 #include <cstdint>
 #include <future>
-#include <thread>
 #include <utility>  // Boost 1.74's asio.hpp uses std::exchange without including it
 
 #include <boost/asio.hpp>
 
-#include "platform.hpp"
+#include "peer_base.hpp"
 
 namespace bench {
 
-class asio_peer {
+class asio_core {
  public:
   static constexpr char const* name = "asio";
   struct submitter {
     std::uint64_t last = 0;  // keeps the future's value observable
   };
-
-  explicit asio_peer(int worker_cpu)
-      : guard_(boost::asio::make_work_guard(ioc_)), worker_([this, worker_cpu] {
-          startup_.on_worker(worker_cpu);
-          ioc_.run();
-        }) {
-    clock_ = startup_.wait();
-  }
-
-  clockid_t worker_clock() const noexcept { return clock_; }
-
-  asio_peer(asio_peer const&) = delete;
-  asio_peer& operator=(asio_peer const&) = delete;
-  ~asio_peer() {
-    if (worker_.joinable()) stop();
-  }
 
   void round_trip(submitter& s) {
     std::packaged_task<std::uint64_t()> task([this] { return ++count_; });
@@ -45,21 +28,21 @@ class asio_peer {
     s.last = result.get();
   }
 
-  std::uint64_t stop() {
-    guard_.reset();
-    worker_.join();
-    return count_;
-  }
+  void serve() { ioc_.run(); }
+
+  void request_stop() { guard_.reset(); }  // run() returns once the context is drained
+  std::uint64_t tasks_run() const noexcept { return count_; }
 
  private:
   std::uint64_t count_ = 0;  // worker thread only, until stop()
   // Concurrency hint 1: the context is run by one thread, which lets Asio skip some
   // locking on that thread's side — Asio's best configuration for this job.
   boost::asio::io_context ioc_{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  worker_startup startup_;  // before worker_, which uses it at once
-  clockid_t clock_{};
-  std::thread worker_;
+  // Keeps run() from returning while the queue is empty between round trips.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
+      boost::asio::make_work_guard(ioc_)};
 };
+
+using asio_peer = worker_peer<asio_core>;
 
 }  // namespace bench

@@ -9,29 +9,16 @@
 #include <functional>
 #include <future>
 #include <mutex>
-#include <thread>
 #include <utility>
 
-#include "platform.hpp"
+#include "peer_base.hpp"
 
 namespace bench {
 
-class cv_queue_peer {
+class cv_queue_core {
  public:
   static constexpr char const* name = "cv+promise";
   struct submitter {};
-
-  explicit cv_queue_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
-    clock_ = startup_.wait();
-  }
-
-  clockid_t worker_clock() const noexcept { return clock_; }
-
-  cv_queue_peer(cv_queue_peer const&) = delete;
-  cv_queue_peer& operator=(cv_queue_peer const&) = delete;
-  ~cv_queue_peer() {
-    if (worker_.joinable()) stop();
-  }
 
   void round_trip(submitter&) {
     job j{[this] { ++count_; }, {}};
@@ -44,27 +31,7 @@ class cv_queue_peer {
     done.get();
   }
 
-  std::uint64_t stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    worker_.join();
-    return count_;
-  }
-
- private:
-  // The promise travels with the job and the worker owns it while calling set_value:
-  // a promise left in the submitter's frame could be destroyed by the returning
-  // submitter while set_value is still running on the worker.
-  struct job {
-    std::function<void()> fn;
-    std::promise<void> done;
-  };
-
-  void run(int worker_cpu) {
-    startup_.on_worker(worker_cpu);
+  void serve() {
     for (;;) {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
@@ -77,14 +44,29 @@ class cv_queue_peer {
     }
   }
 
+  void request_stop() {
+    raise_stop_flag(mutex_, stopping_);
+    wake_.notify_one();
+  }
+
+  std::uint64_t tasks_run() const noexcept { return count_; }
+
+ private:
+  // The promise travels with the job and the worker owns it while calling set_value:
+  // a promise left in the submitter's frame could be destroyed by the returning
+  // submitter while set_value is still running on the worker.
+  struct job {
+    std::function<void()> fn;
+    std::promise<void> done;
+  };
+
   std::uint64_t count_ = 0;  // worker thread only, until stop()
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<job> jobs_;    // guarded by mutex_
-  bool stopping_ = false;   // guarded by mutex_
-  worker_startup startup_;  // before worker_, which uses it at once
-  clockid_t clock_{};
-  std::thread worker_;  // last: starts after everything it uses exists
+  std::deque<job> jobs_;   // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
 };
+
+using cv_queue_peer = worker_peer<cv_queue_core>;
 
 }  // namespace bench

@@ -7,7 +7,6 @@
 //   the list empty it parks;
 // - a parker tries sched_yield three times, checking its flag in between, and then
 //   waits on a condition variable.
-// On the 2-vCPU development machine this replica matched the Rust crate within ~10 %.
 #pragma once
 
 #include <atomic>
@@ -16,7 +15,7 @@
 #include <mutex>
 #include <thread>
 
-#include "platform.hpp"
+#include "peer_base.hpp"
 
 namespace bench {
 
@@ -75,7 +74,7 @@ struct node {
 
 }  // namespace replica
 
-class rust_replica_peer {
+class rust_replica_core {
  public:
   static constexpr char const* name = "rust-ste-0.1";
   // Each submitting thread parks on its own parker. It lives in the harness, which
@@ -87,21 +86,9 @@ class rust_replica_peer {
     replica::parker parker;
   };
 
-  explicit rust_replica_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
-    clock_ = startup_.wait();
-  }
-
-  clockid_t worker_clock() const noexcept { return clock_; }
-
-  rust_replica_peer(rust_replica_peer const&) = delete;
-  rust_replica_peer& operator=(rust_replica_peer const&) = delete;
-  ~rust_replica_peer() {
-    if (worker_.joinable()) stop();
-  }
-
   void round_trip(submitter& s) {
     struct task : replica::node {
-      rust_replica_peer* self;
+      rust_replica_core* self;
     } t;
     t.self = this;
     t.waiter = &s.parker;
@@ -117,19 +104,7 @@ class rust_replica_peer {
     s.parker.park();
   }
 
-  std::uint64_t stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    worker_parker_.unpark();
-    worker_.join();
-    return count_;
-  }
-
- private:
-  void run(int worker_cpu) {
-    startup_.on_worker(worker_cpu);
+  void serve() {
     for (;;) {
       replica::node* n = nullptr;
       bool stopping = false;
@@ -154,15 +129,22 @@ class rust_replica_peer {
     }
   }
 
+  void request_stop() {
+    raise_stop_flag(mutex_, stopping_);
+    worker_parker_.unpark();
+  }
+
+  std::uint64_t tasks_run() const noexcept { return count_; }
+
+ private:
   std::uint64_t count_ = 0;  // worker thread only, until stop()
   std::mutex mutex_;
   replica::node* head_ = nullptr;  // guarded by mutex_
   replica::node* tail_ = nullptr;  // guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
   replica::parker worker_parker_;
-  worker_startup startup_;  // before worker_, which uses it at once
-  clockid_t clock_{};
-  std::thread worker_;  // last: starts after everything it uses exists
 };
+
+using rust_replica_peer = worker_peer<rust_replica_core>;
 
 }  // namespace bench

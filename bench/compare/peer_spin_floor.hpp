@@ -10,9 +10,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
-#include "platform.hpp"
+#include "peer_base.hpp"
 
 namespace bench {
 
@@ -24,22 +23,10 @@ inline void spin_pause() noexcept {
 #endif
 }
 
-class spin_floor_peer {
+class spin_floor_core {
  public:
   static constexpr char const* name = "spin-floor";
   struct submitter {};
-
-  explicit spin_floor_peer(int worker_cpu) : worker_([this, worker_cpu] { run(worker_cpu); }) {
-    clock_ = startup_.wait();
-  }
-
-  clockid_t worker_clock() const noexcept { return clock_; }
-
-  spin_floor_peer(spin_floor_peer const&) = delete;
-  spin_floor_peer& operator=(spin_floor_peer const&) = delete;
-  ~spin_floor_peer() {
-    if (worker_.joinable()) stop();
-  }
 
   void round_trip(submitter&) {
     while (busy_.exchange(true, std::memory_order_acquire)) {
@@ -51,15 +38,7 @@ class spin_floor_peer {
     busy_.store(false, std::memory_order_release);
   }
 
-  std::uint64_t stop() {
-    stopping_.store(true, std::memory_order_relaxed);
-    worker_.join();
-    return count_;
-  }
-
- private:
-  void run(int worker_cpu) {
-    startup_.on_worker(worker_cpu);
+  void serve() {
     for (;;) {
       std::uint64_t s = 0;
       while (((s = seq_.load(std::memory_order_acquire)) & 1U) == 0) {
@@ -72,15 +51,18 @@ class spin_floor_peer {
     }
   }
 
+  void request_stop() { stopping_.store(true, std::memory_order_relaxed); }
+  std::uint64_t tasks_run() const noexcept { return count_; }
+
+ private:
   // Odd: a request is waiting for the worker; even: the answer is back. This one line
   // is all that moves between the two CPUs per round trip.
   alignas(64) std::atomic<std::uint64_t> seq_{0};
   alignas(64) std::atomic<bool> busy_{false};  // submitters' spin lock
   alignas(64) std::atomic<bool> stopping_{false};
   alignas(64) std::uint64_t count_ = 0;  // worker thread only, until stop()
-  worker_startup startup_;               // before worker_, which uses it at once
-  clockid_t clock_{};
-  std::thread worker_;
 };
+
+using spin_floor_peer = worker_peer<spin_floor_core>;
 
 }  // namespace bench

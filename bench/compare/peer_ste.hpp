@@ -11,7 +11,9 @@
 //   };
 //
 // The harness checks that stop() equals the number of round trips it made, so a peer
-// that loses or duplicates a task fails the run instead of looking fast.
+// that loses or duplicates a task fails the run instead of looking fast. The peers with
+// a std::thread worker get all but round_trip from worker_peer (peer_base.hpp); ste's
+// worker is the ste::thread itself.
 #pragma once
 
 #include <cstdint>
