@@ -154,11 +154,10 @@ void mailbox::close_locked() noexcept {
   set_phase_locked(phase::closed);
 }
 
-bool mailbox::has_news_locked(bool seen_draining) const noexcept {
+bool mailbox::has_news_locked() const noexcept {
   // has_work_ is re-read under the lock (its writers hold it): the spin's last read may
   // predate a change such as withdraw_comeback's, which links nothing.
-  return has_work_.load(std::memory_order_relaxed) || !queue_.empty() ||
-         (phase_ != phase::running && !seen_draining);
+  return has_work_.load(std::memory_order_relaxed) || !queue_.empty();
 }
 
 std::uint32_t mailbox::prepare_sleep_locked() noexcept {

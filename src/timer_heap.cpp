@@ -20,12 +20,19 @@ void timer_heap::add(timer_node& t) {
   std::push_heap(heap_.begin(), heap_.end(), &after);
 }
 
-timer_node* timer_heap::take_due(bool stop_all) noexcept {
-  if (heap_.empty() || (!stop_all && next_deadline() > clock::now())) return nullptr;
+timer_node* timer_heap::pop() noexcept {
   std::pop_heap(heap_.begin(), heap_.end(), &after);
   timer_node* const t = heap_.back();
   heap_.pop_back();
-  t->stopped = stop_all;
+  return t;
+}
+
+timer_node* timer_heap::take_due() noexcept { return has_due() ? pop() : nullptr; }
+
+timer_node* timer_heap::take_stopped() noexcept {
+  if (heap_.empty()) return nullptr;
+  timer_node* const t = pop();
+  t->stopped = true;
   return t;
 }
 

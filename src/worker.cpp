@@ -50,7 +50,7 @@ task_node* core::next_nested_task(bool const& completed) noexcept {
 // Due timers first; once join() started, every sleep ends now, with stopped_error.
 task_node* core::take_work_locked() noexcept {
   if (!mailbox_.accepting_from_everyone_locked()) draining_seen_ = true;
-  if (timer_node* t = timers_.take_due(draining_seen_)) return t;
+  if (timer_node* t = draining_seen_ ? timers_.take_stopped() : timers_.take_due()) return t;
   return mailbox_.pop_locked();
 }
 
@@ -73,7 +73,8 @@ void core::wait_for_work_locked() noexcept {
   mailbox_.lock().unlock();
   bool const more = mailbox_.spin_for_work();
   mailbox_.lock().lock();
-  if (more || mailbox_.has_news_locked(draining_seen_) || timers_.has_due()) return;
+  bool const join_unseen = !draining_seen_ && !mailbox_.accepting_from_everyone_locked();
+  if (more || join_unseen || mailbox_.has_news_locked() || timers_.has_due()) return;
   sleep_until_woken_locked();
 }
 

@@ -79,6 +79,11 @@ class bound {
   /// blocking hand-off (no allocation). A no-op for an empty handle or when join()
   /// already destroyed the value. Throws deadlock_error when the hand-off would
   /// deadlock (the handle is then unchanged). Afterwards the handle is empty.
+  ///
+  /// Memory ordering: when the thread still accepts work, T's destructor has run and its
+  /// effects are visible to the caller once reset returns. Once join() has started, the
+  /// value is destroyed by join() instead (on the thread, before the postlude): its
+  /// effects are visible to whoever join() returns to.
   void reset() {
     if (box_ == nullptr) return;
     detail::destroy_bound_value(*core_, *box_);  // may throw deadlock_error: unchanged

@@ -116,6 +116,9 @@ class thread {
   /// threads are inside submit/post: each of those completes or throws stopped_error.
   /// Throws std::system_error (resource_deadlock_would_occur) on the thread itself and
   /// ste::deadlock_error when the thread is (transitively) blocked on the caller.
+  ///
+  /// Memory ordering: everything every task, coroutine, value destructor and the
+  /// postlude of this thread did is visible to the caller once join() returns.
   void join();
 
   /// The tag of this thread (the null tag for an empty handle). Does not allocate.
@@ -127,6 +130,10 @@ class thread {
   /// Throws stopped_error (f did not run) when the thread no longer accepts work, and
   /// deadlock_error (f did not run) when waiting would close a cycle of ste threads.
   /// Does not allocate.
+  ///
+  /// Memory ordering: what the caller did before submit is visible to `f`; what `f`
+  /// did (its result, its writes to the caller's locals) is visible to the caller once
+  /// submit returns or throws f's exception.
   template <class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit(F&& f) const {
@@ -166,6 +173,10 @@ class thread {
   /// Fire and forget: moves `f` into one heap block and queues it. An exception escaping
   /// `f` goes to the thread's on_error. Throws stopped_error or std::bad_alloc, in which
   /// case nothing was queued. Allocates once.
+  ///
+  /// Memory ordering: what the caller did before post is visible to `f` when it runs.
+  /// Nothing flows back: to see what `f` did, synchronise on your own (or submit after
+  /// it — tasks run in FIFO order, so a later submit sees every earlier task's writes).
   template <class F>
     requires std::is_invocable_v<std::decay_t<F>>
   void post(F&& f) const {
@@ -177,6 +188,9 @@ class thread {
 
   /// Moves `value` onto the thread and destroys it there; blocks until done. Rvalues
   /// only. Throws as submit (then `value` was not moved from). Does not allocate.
+  ///
+  /// Memory ordering: as submit — the destructor's effects are visible to the caller
+  /// once destroy returns.
   template <class T>
     requires(!std::is_lvalue_reference_v<T>)
   void destroy(T&& value) const {
@@ -202,6 +216,10 @@ class thread {
   /// empty ste::task throws std::invalid_argument (nothing started). Called from another
   /// ste thread, the coroutine must not move to that (blocked) thread: such a move
   /// throws deadlock_error inside the coroutine.
+  ///
+  /// Memory ordering: as submit — what the caller did before is visible to the
+  /// awaitable, and everything it did, on whichever threads it ran, is visible to the
+  /// caller once block_on returns or throws.
   template <class A>
     requires detail::awaitable<A>
   detail::await_result_t<A> block_on(A&& awaitable) const {

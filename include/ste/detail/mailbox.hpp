@@ -103,9 +103,8 @@ class mailbox {
   void clear_work_hint_locked() noexcept STE_REQUIRES(lock_) {
     has_work_.store(false, std::memory_order_relaxed);
   }
-  /// Something arrived that the worker has not looked at (`seen_draining`: whether it
-  /// has already seen join() start).
-  bool has_news_locked(bool seen_draining) const noexcept STE_REQUIRES(lock_);
+  /// Work arrived that the worker has not looked at.
+  bool has_news_locked() const noexcept STE_REQUIRES(lock_);
   /// Announces the sleep; returns the wake word to sleep on.
   std::uint32_t prepare_sleep_locked() noexcept STE_REQUIRES(lock_);
   void end_sleep_locked() noexcept STE_REQUIRES(lock_) { worker_sleeping_ = false; }

@@ -34,11 +34,15 @@ class timer_heap {
   clock::time_point next_deadline() const noexcept { return heap_.front()->deadline; }
   /// Whether the earliest timer is due now.
   bool has_due() const noexcept { return !heap_.empty() && next_deadline() <= clock::now(); }
-  /// Takes the earliest timer if it is due, or — `stop_all` — at once, marked stopped
-  /// (join() ends every sleep early). nullptr when there is none to take.
-  timer_node* take_due(bool stop_all) noexcept;
+  /// Takes the earliest timer if it is due; nullptr when none is.
+  timer_node* take_due() noexcept;
+  /// Takes the earliest timer at once, marked stopped (join() ends every sleep early);
+  /// nullptr when the heap is empty.
+  timer_node* take_stopped() noexcept;
 
  private:
+  timer_node* pop() noexcept;
+
   std::vector<timer_node*> heap_;  // min-heap on (deadline, sequence)
   std::uint64_t sequence_ = 0;
 };
