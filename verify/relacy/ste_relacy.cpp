@@ -20,12 +20,12 @@
 // found an error, 2 on bad usage.  Relacy's report goes to stderr.
 //
 // What each test mirrors:
-//   handoff-*  core::accept / core::withdraw / core::next_task / core::stop_accepting /
-//              core::wake_worker_locked / core::link_locked (src/core.cpp), the queue's
+//   handoff-*  mailbox::link_task / mailbox::withdraw / core::next_task / mailbox::stop_accepting /
+//              mailbox::wake_key_locked / mailbox::link_locked (src/mailbox.cpp, src/worker.cpp), the queue's
 //              three-state spin_lock (spin_lock.hpp: lock / lock_contended / unlock, its
 //              sleeping path through wait_on / wake_one), submit_record::run and
-//              completion (task_node.hpp), core::submit_and_wait[_until] (src/core.cpp,
-//              core.hpp), wait_on / wait_on_for / wake_one / wake_all (src/wait.cpp):
+//              completion (task_node.hpp), core::submit_and_wait[_until] (src/mailbox.cpp, src/worker.cpp,
+//              core.hpp), wait_on / wait_on_for / wake_one / wake_all (src/wait_futex.cpp, wait_parking_lot.cpp):
 //              4 threads — the worker,
 //              caller A (submit, then submit_for), caller B (submit, then submit_for) and
 //              a joiner racing them.  Timers, returns and bound values are left out.
@@ -33,16 +33,16 @@
 //                           atomic object itself, so records are not destroyed; when its
 //                           caller returns, the frame is "re-used" (overwritten), and a
 //                           late touch by the worker races with that.
-//              -parkinglot: the portable parking lot of src/wait.cpp (mutex + condvar
+//              -parkinglot: the portable parking lot of src/wait_futex.cpp, wait_parking_lot.cpp (mutex + condvar
 //                           buckets; a waker touches the bucket, never the word), so each
 //                           record really is destroyed when its caller returns: a later
 //                           touch is a race or "ACCESS TO FREED MEMORY".
 //   rendezvous-*  the task<T> rendezvous: promise_base::start_awaited / finish_awaited
-//              (include/ste/task.hpp) with core::try_begin_return / cancel_return /
-//              accept_return and the worker loop (src/core.cpp); see namespace
+//              (include/ste/task.hpp) with mailbox::try_announce_comeback / withdraw_comeback /
+//              link_comeback and the worker loop (src/mailbox.cpp, src/worker.cpp); see namespace
 //              rendezvous below.
 //   bound      bound<T>::box::destroy_value / release (include/ste/bound.hpp),
-//              core::destroy_bound_values (src/core.cpp), bound<T>::operator bool and
+//              bound_registry::destroy_all (src/mailbox.cpp, src/worker.cpp), bound<T>::operator bool and
 //              drop(): join() destroys the value on the worker while the handle, whose
 //              reset was refused, looks at it from another thread and drops its reference.
 
@@ -65,7 +65,7 @@ enum weak_id {
   W_DONE_LOAD,        // completion::done: state_.load(acquire)
   W_CAS_FAILURE,      // completion::park_for: CAS(acquire): the failure order
   W_CAS_SUCCESS,      // completion::park_for: CAS(acquire): the success order
-  W_PARKING_LOAD,     // src/wait.cpp parking lot wait_on: word.load(acquire)
+  W_PARKING_LOAD,     // src/wait_futex.cpp, wait_parking_lot.cpp parking lot wait_on: word.load(acquire)
   W_ALIVE_STORE,      // bound<T>::box::destroy_value: alive.store(false, release)
   W_ALIVE_LOAD,       // bound<T>::operator bool: alive.load(acquire)
   W_OWNERS_RELAXED,   // bound<T>::box::release: owners.fetch_sub(1, acq_rel) -> relaxed
@@ -134,10 +134,10 @@ static rl::memory_order owners_order() {
 namespace handoff {
 
 enum { kPending = 0, kSleeping = 1, kDone = 2 };  // completion::state_ (task_node.hpp)
-enum { running = 0, draining = 1, closed = 2 };    // core::phase (core.hpp)
+enum { running = 0, draining = 1, closed = 2 };    // mailbox::phase (core.hpp)
 enum { kSpin = 2 };  // spin_until's iterations (wait.hpp), kept short for the search
 
-static bool g_parking_lot = false;  // which wait primitive (src/wait.cpp) to mirror
+static bool g_parking_lot = false;  // which wait primitive (src/wait_futex.cpp, wait_parking_lot.cpp) to mirror
 static unsigned long g_lock_sleeps = 0;  // ghost: times a thread really slept in spin_lock
 // Ghost statistics of the rendezvous tests: how often each branch was taken.
 enum { P_INLINE, P_AWAITER_FIRST, P_FIN_SAW_SUSPENDED, P_ON_THREAD, P_FIN_CAS_FAILED, P_WAITING,
@@ -160,7 +160,7 @@ struct record {
   record() : next(0), prev(0), queued(false), invoke(1), state(kPending), f(0), result(0), id(-1) {}
 };
 
-// One bucket of the portable parking lot (src/wait.cpp, "Elsewhere"): every address
+// One bucket of the portable parking lot (src/wait_futex.cpp, wait_parking_lot.cpp, "Elsewhere"): every address
 // hashes to it, the worst case for stale wake-ups.
 struct bucket {
   rl::mutex mutex;
@@ -168,7 +168,7 @@ struct bucket {
 };
 
 
-// ---- src/wait.cpp -------------------------------------------------------------------
+// ---- src/wait_futex.cpp, wait_parking_lot.cpp -------------------------------------------------------------------
 struct waits {
   bucket lot;
 
@@ -206,7 +206,7 @@ struct waits {
       rl::rl_futex(address, rl::RL_FUTEX_WAKE, 1, 0, 0, 0, $);  // FUTEX_WAKE_PRIVATE, 1
       return;
     }
-    wake_all(address);  // src/wait.cpp: the buckets are shared, so wake_one is wake_all
+    wake_all(address);  // src/wait_futex.cpp, wait_parking_lot.cpp: the buckets are shared, so wake_one is wake_all
   }
   void wake_all(rl::atomic<int>* address) {
     if (!g_parking_lot) {
@@ -296,7 +296,7 @@ struct completion_ops {
 
 // ---- spin_lock (include/ste/detail/spin_lock.hpp): the queue lock ----------------------
 // A three-state lock: a CAS fast path, a bounded spin, then sleeping on the lock word
-// (wait_on / wake_one of src/wait.cpp: the futex, or the parking lot) as kSleepers.
+// (wait_on / wake_one of src/wait_futex.cpp, wait_parking_lot.cpp: the futex, or the parking lot) as kSleepers.
 enum { kFree = 0, kHeld = 1, kSleepers = 2 };  // spin_lock::kFree / kHeld / kSleepers
 // kPauses + kYields (128 + 16 in the code): each iteration only re-reads the word, so
 // fewer iterations are a subset of the code's interleavings; 2 keeps the sleeping path
@@ -310,7 +310,7 @@ static rl::memory_order lock_sleep_order() {
 
 struct spin_lock {
   rl::atomic<int> state;  // spin_lock::state_
-  waits* w;               // the wait primitive (src/wait.cpp)
+  waits* w;               // the wait primitive (src/wait_futex.cpp, wait_parking_lot.cpp)
   explicit spin_lock(waits* w_) : state(kFree), w(w_) {}
   // spin_lock::lock
   void lock(rl::debug_info_param) {
@@ -344,23 +344,23 @@ struct spin_lock {
   }
 };
 
-// ---- core (core.hpp / src/core.cpp) ------------------------------------------------------
+// ---- core (core.hpp / src/mailbox.cpp, src/worker.cpp) ------------------------------------------------------
 struct core {
   waits w;                         // (declared first: the lock sleeps through it)
-  spin_lock queue_mutex;           // core::queue_mutex_ (a spin_lock)
-  rl::var<int> queued_count;       // core::queued_count_
-  rl::var<record*> head, tail;      // core::head_ / tail_
-  rl::var<int> phase;               // core::phase_
-  rl::var<bool> worker_sleeping;    // core::worker_sleeping_
-  rl::atomic<bool> has_work;       // core::has_work_ (relaxed)
-  rl::atomic<int> wake_word;       // core::wake_word_ (relaxed, under the lock)
-  rl::var<int> pending_returns;     // core::pending_returns_ (0 in the handoff tests)
+  spin_lock queue_mutex;           // mailbox::lock_ (a spin_lock)
+  rl::var<int> queued_count;       // mailbox::queue_.size()
+  rl::var<record*> head, tail;      // mailbox::queue_ / tail_
+  rl::var<int> phase;               // mailbox::phase_
+  rl::var<bool> worker_sleeping;    // mailbox::worker_sleeping_
+  rl::atomic<bool> has_work;       // mailbox::has_work_ (relaxed)
+  rl::atomic<int> wake_word;       // mailbox::wake_word_ (relaxed, under the lock)
+  rl::var<int> pending_returns;     // comebacks::pending_ (0 in the handoff tests)
   completion_ops c;
   core() : queue_mutex(&w), queued_count(0), head(0), tail(0), phase(running), worker_sleeping(false),
            has_work(false), wake_word(0), pending_returns(0), c(w) {}
 
-  // core::wake_worker_locked (lock held; unlocks)
-  void wake_worker_locked() {
+  // mailbox::wake_key_locked (lock held; unlocks)
+  void wake_key_locked() {
     if (!worker_sleeping($)) {
       queue_mutex.unlock($);
       return;
@@ -371,7 +371,7 @@ struct core {
     w.wake_all(&wake_word);  // wake_one(&wake_word_): the worker is the only waiter
   }
 
-  // core::link_locked
+  // mailbox::link_locked
   void link_locked(record* n) {
     n->next($) = 0;
     n->prev($) = tail($);
@@ -385,7 +385,7 @@ struct core {
     has_work.store(true, rl::mo_relaxed, $);
   }
 
-  // core::accept: -1 = stopped_error (callers here are plain threads), else how many
+  // mailbox::link_task: -1 = stopped_error (callers here are plain threads), else how many
   // tasks were queued ahead
   int accept(record* n) {
     queue_mutex.lock($);
@@ -395,11 +395,11 @@ struct core {
     }
     int const ahead = queued_count($);
     link_locked(n);
-    wake_worker_locked();
+    wake_key_locked();
     return ahead;
   }
 
-  // core::withdraw
+  // mailbox::withdraw
   bool withdraw(record* n) {
     queue_mutex.lock($);
     if (!n->queued($)) {
@@ -417,8 +417,8 @@ struct core {
     return true;
   }
 
-  // core::try_begin_return, called on the thread itself (open while draining)
-  bool try_begin_return() {
+  // mailbox::try_announce_comeback, called on the thread itself (open while draining)
+  bool try_announce_comeback() {
     queue_mutex.lock($);
     bool const open = phase($) != closed;  // running || (draining && is_current())
     if (open) pending_returns($) = pending_returns($) + 1;
@@ -426,29 +426,29 @@ struct core {
     return open;
   }
 
-  // core::cancel_return (without a record)
-  void cancel_return() {
+  // mailbox::withdraw_comeback (without a record)
+  void withdraw_comeback() {
     queue_mutex.lock($);
     pending_returns($) = pending_returns($) - 1;
     has_work.store(true, rl::mo_relaxed, $);
-    wake_worker_locked();
+    wake_key_locked();
   }
 
-  // core::accept_return(n, /*announced=*/true) (without a record): never refused
-  void accept_return(record* n) {
+  // mailbox::link_comeback(n, /*announced=*/true) (without a record): never refused
+  void link_comeback(record* n) {
     queue_mutex.lock($);
     RL_ASSERT(phase($) != closed);  // an announced return keeps the thread open
     pending_returns($) = pending_returns($) - 1;
     link_locked(n);
-    wake_worker_locked();
+    wake_key_locked();
   }
 
-  // core::stop_accepting (join)
+  // mailbox::stop_accepting (join)
   void stop_accepting() {
     queue_mutex.lock($);
     if (phase($) == running) phase($) = draining;
     has_work.store(true, rl::mo_relaxed, $);
-    wake_worker_locked();
+    wake_key_locked();
   }
 
   // core::next_task(nullptr) without timers and bound values
@@ -609,8 +609,8 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
 // finish_awaited).  An awaiter on thread A starts the task (`co_await task`); the task
 // suspends inside A's resume() and goes to another thread, where it finishes:
 //   rendezvous-ste    a ste thread B (`co_await B.schedule()`): B's queue, spin_lock,
-//                     pending_returns_ (try_begin_return / cancel_return /
-//                     accept_return), its worker loop, and a join of B racing it all (the
+//                     comebacks_.pending_ (try_announce_comeback / withdraw_comeback /
+//                     link_comeback), its worker loop, and a join of B racing it all (the
 //                     schedule may then be refused: the task finishes inline on A).
 //   rendezvous-plain  a plain thread P (the task awaited something P completes): P
 //                     sleeps until the awaiter has suspended.
@@ -701,7 +701,7 @@ struct rv {
   alignas(frame) unsigned char buf[sizeof(frame)];
   frame* fr;
   rl::var<int> awaiting_local;  // a local of the awaiting coroutine (its own frame)
-  waits w;                      // wait_on / wake_all on rendezvous_ (src/wait.cpp)
+  waits w;                      // wait_on / wake_all on rendezvous_ (src/wait_futex.cpp, wait_parking_lot.cpp)
   int resumed;                  // ghost: times the awaiting coroutine continued
   int finished_on;              // ghost: the thread the task finished on
   bool dead;                    // ghost: the frame was destroyed
@@ -776,7 +776,7 @@ struct rv {
         ++handoff::g_paths[handoff::P_ON_THREAD];
         core* const target = f->finisher($);  // core* const target = finisher_
         f->back_handle($) = kAwaitingHandle;  // back_.handle = awaiting
-        target->accept_return(&f->back);      // accept_return(back_, true): last touch
+        target->link_comeback(&f->back);      // link_comeback(back_, true): last touch
         return;
       }
       default: {  // kFinisherWaiting
@@ -849,7 +849,7 @@ struct ste_test : rl::test_suite<ste_test, 3> {
       r.resume_awaiting(kThreadB, f->continuation($));  // return continuation_
       return;
     }
-    if (c.try_begin_return()) {  // here->try_begin_return()
+    if (c.try_announce_comeback()) {  // here->try_announce_comeback()
       f->finisher($) = &c;       // finisher_ = here
       int state = kRunning;
       touch(f);
@@ -857,7 +857,7 @@ struct ste_test : rl::test_suite<ste_test, 3> {
               W_RV_FIN_CAS_RELEASE, W_RV_FIN_CAS_SUCCESS))
         return;  // return noop_coroutine(): back to the worker loop
       ++handoff::g_paths[handoff::P_FIN_CAS_FAILED];
-      c.cancel_return();  // here->cancel_return()
+      c.withdraw_comeback();  // here->withdraw_comeback()
       r.resume_awaiting(kThreadB, f->continuation($));
       return;
     }
@@ -980,7 +980,7 @@ struct bound_test : rl::test_suite<bound_test, 2> {
   void thread(unsigned index) {
     box* const x = b;
     if (index == 0) {
-      // The worker, in core::destroy_bound_values (join): unregister, destroy, release.
+      // The worker, in bound_registry::destroy_all (join): unregister, destroy, release.
       RL_ASSERT(x->vptr($) == 1);                         // e->destroy_value() (virtual)
       RL_ASSERT(x->storage($) == 42);
       x->storage($) = -1;                                 // value()->~T()

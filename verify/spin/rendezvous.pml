@@ -1,8 +1,8 @@
 /*
  * rendezvous.pml — a Spin (Promela) model of the task<T> rendezvous, as built:
  * promise_base::start_awaited / finish_awaited (include/ste/task.hpp) and the core calls
- * they make (core::try_begin_return / cancel_return / accept_return, and the worker
- * loop core::next_task, src/core.cpp).  Run it with verify/run; see verify/README.md.
+ * they make (mailbox::try_announce_comeback / withdraw_comeback / link_comeback, and the worker
+ * loop core::next_task, src/mailbox.cpp, src/worker.cpp).  Run it with verify/run; see verify/README.md.
  *
  * Every step names the C++ it stands for as "task.hpp:LINE" / "core.cpp:FUNCTION"
  * (line numbers of include/ste/task.hpp as of commit 77ad714) and quotes the statement.
@@ -16,10 +16,10 @@
  *   start_awaited (the window between resume() returning and A's CAS):
  *   K_STE       F = ste thread B, inside its worker loop (t got there, e.g., by
  *               `co_await B.schedule()`): B announces the awaiter's return to itself
- *               (try_begin_return) and goes on serving; the awaiter links back_ into B's
+ *               (try_announce_comeback) and goes on serving; the awaiter links back_ into B's
  *               queue; B's worker runs it.  A join() of B races all of it.
  *   K_POSTLUDE  F = ste thread B past its worker loop (closed, in its postlude):
- *               try_begin_return refuses, so B takes the waiting path below.
+ *               try_announce_comeback refuses, so B takes the waiting path below.
  *   K_PLAIN     F = plain thread P: it CASes kFinisherWaiting and sleeps (spin, then
  *               futex) until the awaiter stores kAwaiterSuspended and wakes it.
  * init picks the kind nondeterministically (KINDS restricts it), so one search covers
@@ -43,7 +43,7 @@
  *   R4 where    : the awaiter continues on the thread where the task finished
  *                 (assert at each resumption).
  *   R5 open     : nothing is linked into a closed thread: back_ is linked only while B
- *                 is not closed (assert in accept_return), and B closes only with an
+ *                 is not closed (assert in link_comeback), and B closes only with an
  *                 empty queue and no announced return (asserts at its exit).
  *   R6 no wait  : (-DSTALL) a ste-thread finisher never waits for the awaiter: the
  *                 awaiter may stop for ever at any point between its steps (preempted
@@ -51,7 +51,7 @@
  *                 then only be idle in its loop (a valid end state there), never blocked
  *                 inside finish_awaited.  Only K_STE (the plain path waits by design).
  *
- * Abstractions (as in ste.pml, whose comments argue them): B's queue_mutex_ sections are
+ * Abstractions (as in ste.pml, whose comments argue them): B's mailbox::lock_ sections are
  * d_step blocks (the three-state spin_lock is still mutual exclusion; its own progress
  * and orders are Relacy's job); spin_until's repeated loads are folded into the next
  * check; Spin's executions are sequentially consistent -- the memory orders of
@@ -59,8 +59,8 @@
  * can be in B's queue (other tasks do not change the protocol); no timers.
  *
  * Seeded bugs (each must make Spin fail; see verify/run):
- *   BUG_LINK_UNANNOUNCED      the finisher does not announce (no try_begin_return /
- *                             cancel_return) and the awaiter links back_ unannounced:
+ *   BUG_LINK_UNANNOUNCED      the finisher does not announce (no try_announce_comeback /
+ *                             withdraw_comeback) and the awaiter links back_ unannounced:
  *                             B may close in between                        -> R5
  *   BUG_PLAIN_NO_WAIT         the waiting finisher returns continuation_ right after
  *                             its CAS, without waiting for kAwaiterSuspended -> R2
@@ -69,9 +69,9 @@
  *                             kAwaiterSuspended) yield();` (with -DSTALL)     -> R6
  *   BUG_CONTINUE_HERE         the awaiter, seeing kFinishedOnThread, continues on A
  *                             (returns false) instead of linking back_       -> R4
- *   BUG_NO_CANCEL             the ste finisher's CAS fails, no cancel_return:
+ *   BUG_NO_CANCEL             the ste finisher's CAS fails, no withdraw_comeback:
  *                             B never closes, join() hangs                  -> R3
- *   BUG_AWAITER_TOUCH_AFTER_LINK  the awaiter reads the promise after accept_return
+ *   BUG_AWAITER_TOUCH_AFTER_LINK  the awaiter reads the promise after link_comeback
  *                                 (say, to return finisher_)                -> R2
  * Not a bug (checked: no error): B touching the promise after its successful CAS to
  * kFinishedOnThread, as long as finish_awaited has not returned -- the awaiter can only
@@ -113,7 +113,7 @@
 #define K_POSTLUDE 4
 #define K_PLAIN    8
 
-/* core::phase (core.hpp) */
+/* mailbox::phase (core.hpp) */
 #define RUNNING  0
 #define DRAINING 1
 #define CLOSED   2
@@ -131,14 +131,14 @@ byte rv = kRunning;   /* rendezvous_ */
 byte fin_core;        /* finisher_ (0: null, T_B) */
 bit  plive = 1;       /* the frame is alive */
 
-/* ---- ste thread B's core, guarded by queue_mutex_ ------------------------------------ */
-bit  mtx;             /* queue_mutex_ */
+/* ---- ste thread B's core, guarded by mailbox::lock_ ------------------------------------ */
+bit  mtx;             /* mailbox::lock_ */
 byte qlen;            /* the queue (only back_ can be in it) */
 byte phase = RUNNING; /* phase_ */
 bit  wsleep;          /* worker_sleeping_ */
 byte ww;              /* wake_word_ */
 bit  has_work;        /* has_work_ (relaxed hint) */
-byte pret;            /* pending_returns_ */
+byte pret;            /* comebacks_.pending_ */
 
 /* ---- futex wait queues (keyed by address) --------------------------------------------- */
 bit  wwait;           /* B's worker sleeps in wait_on(wake_word_, seen) */
@@ -167,7 +167,7 @@ inline RESUME(t) {
   plive = 0                  /* ~task(): the frame is gone */
 }
 
-/* core::wake_worker_locked (core.cpp), lock held; unlocks.  The caller then does
+/* mailbox::wake_key_locked (core.cpp), lock held; unlocks.  The caller then does
  * wake_one(&wake_word_) outside the atomic step when wk == 1. */
 inline WAKE_LOCKED(wk) {
   if
@@ -230,18 +230,18 @@ proctype awaiter()
      STALL_POINT;
      d_step { ACCESS };                          /* task.hpp:127 `back_.handle = awaiting;` */
      STALL_POINT;
-     /* task.hpp:128 `target->accept_return(back_, announced = true);` -> core.cpp:accept_return */
+     /* task.hpp:128 `target->link_comeback(back_, announced = true);` -> core.cpp:link_comeback */
      d_step {
-       mtx == 0 -> mtx = 1;                      /* std::unique_lock lock(queue_mutex_) */
+       mtx == 0 -> mtx = 1;                      /* std::unique_lock lock(mailbox::lock_) */
 #ifndef BUG_LINK_UNANNOUNCED
-       pret--;                                   /* if (announced) --pending_returns_ */
+       pret--;                                   /* if (announced) --comebacks_.pending_ */
 #endif
        /* link_locked(back_): n.next = nullptr; n.prev = tail_; n.queued = true; ... */
        ACCESS;                                   /*   writes back_ (in the promise) */
        assert(phase != CLOSED);                  /* R5: never into a closed thread */
        qlen++;
        has_work = 1;                             /*   has_work_.store(true, relaxed) */
-       WAKE_LOCKED(wk)                           /* wake_worker_locked(lock) */
+       WAKE_LOCKED(wk)                           /* wake_key_locked(lock) */
      };
 #ifdef BUG_AWAITER_TOUCH_AFTER_LINK
      ACCESS;                                     /* BUG: a read of the promise after it */
@@ -368,15 +368,15 @@ proctype ste_worker()
   rv == kAwaiterSuspended;
   goto here;
 #endif
-  /* task.hpp:157 `if (here != nullptr && here->try_begin_return())` -> core.cpp:try_begin_return */
+  /* task.hpp:157 `if (here != nullptr && here->try_announce_comeback())` -> core.cpp:try_announce_comeback */
 #ifdef BUG_LINK_UNANNOUNCED
   open = 1;                                      /* BUG: no announcement */
 #else
   d_step {
-    mtx == 0 -> mtx = 1;                         /* std::lock_guard lock(queue_mutex_) */
+    mtx == 0 -> mtx = 1;                         /* std::lock_guard lock(mailbox::lock_) */
     open = (phase != CLOSED);                    /* running || (draining && is_current()) */
     if
-    :: open -> pret++                            /* if (open) ++pending_returns_ */
+    :: open -> pret++                            /* if (open) ++comebacks_.pending_ */
     :: else -> skip
     fi;
     mtx = 0
@@ -401,12 +401,12 @@ proctype ste_worker()
         goto loop                                /* run_one returns: back to next_task */
      :: else ->
 #ifndef BUG_NO_CANCEL
-        /* task.hpp:166 `here->cancel_return();` -> core.cpp:cancel_return */
+        /* task.hpp:166 `here->withdraw_comeback();` -> core.cpp:withdraw_comeback */
         d_step {
           mtx == 0 -> mtx = 1;
-          pret--;                                /* --pending_returns_ */
+          pret--;                                /* --comebacks_.pending_ */
           has_work = 1;                          /* has_work_.store(true, relaxed) */
-          WAKE_LOCKED(wk)                        /* wake_worker_locked (B is busy: no-op) */
+          WAKE_LOCKED(wk)                        /* wake_key_locked (B is busy: no-op) */
         };
         if
         :: wk -> wwait = 0
@@ -429,7 +429,7 @@ here:
 
 loop:
   skip;
-  /* core::run: run_one returned; next_task(nullptr): std::unique_lock lock(queue_mutex_) */
+  /* core::run: run_one returned; next_task(nullptr): std::unique_lock lock(mailbox::lock_) */
   d_step { mtx == 0 -> mtx = 1; TOP() };
 #ifdef STALL
 end_idle:                                        /* (STALL) idle for ever is fine here */
@@ -444,7 +444,7 @@ end_idle:                                        /* (STALL) idle for ever is fin
   :: d_step {
        act == A_DRAINED ->
        /* lock.unlock(); destroy_bound_values(); lock.lock();
-        * if (head_ || !timers_.empty() || pending_returns_) continue; phase_ = closed; */
+        * if (head_ || !timers_.empty() || comebacks_.pending_) continue; phase_ = closed; */
        mtx == 0 -> mtx = 1;
        if
        :: qlen > 0 || pret > 0 -> TOP()
@@ -519,7 +519,7 @@ here:
 }
 
 /* ==================================================================================== */
-/* join() of B: core::join -> core::stop_accepting (core.cpp), then waits for the thread. */
+/* join() of B: core::join -> mailbox::stop_accepting (core.cpp), then waits for the thread. */
 proctype joiner()
 {
   bit wk;

@@ -10,13 +10,13 @@
  *   - the worker thread: core::run / core::next_task / core::run_one /
  *     submit_record::run / completion::signal, with its idle protocol (has_work_ spin,
  *     then worker_sleeping_ + wake_word_ futex).
- *   - one joiner racing everything: core::join -> core::stop_accepting, then joining
+ *   - one joiner racing everything: core::join -> mailbox::stop_accepting, then joining
  *     the OS thread.
  *   - optionally RETURNS coroutine returns: a task on the worker announces one with
- *     core::begin_return (submit_async_awaiter::await_suspend), another thread comes
- *     back with core::accept_return(n, true) (submit_async_awaiter::done): the
- *     pending_returns_ counter that keeps the thread from closing.
- *   - futexes (src/wait.cpp): wait_on(word, expected) blocks while word == expected
+ *     core::announce_comeback (submit_async_awaiter::await_suspend), another thread comes
+ *     back with mailbox::link_comeback(n, true) (submit_async_awaiter::done): the
+ *     comebacks_.pending_ counter that keeps the thread from closing.
+ *   - futexes (src/wait_futex.cpp, wait_parking_lot.cpp): wait_on(word, expected) blocks while word == expected
  *     (compare and sleep are one atomic step, as in the kernel); wake_one/wake_all take
  *     an ADDRESS (a key) and never touch the record.  Every untimed futex wait may also
  *     return spuriously (EINTR, or a stale wake of a re-used stack address), SPUR times
@@ -47,7 +47,7 @@
  *                     time only moves forward, so it is never cleared for that record).
  *
  * Abstractions (each sound for these properties; the argument is next to the code):
- *   - queue_mutex_ (a spin_lock) sections are d_step blocks that take `mtx`.  Inside a
+ *   - mailbox::lock_ (a spin_lock) sections are d_step blocks that take `mtx`.  Inside a
  *     section everything is guarded by the lock except has_work_ (read only by the
  *     worker's spin) and wake_word_ (bumped only while the worker announced it sleeps,
  *     i.e. does not spin), so a lock-free observer sees at most one of them change in
@@ -88,7 +88,7 @@
  *   BUG_ACCEPT_PHASE_OUTSIDE_LOCK accept() checks the phase, unlocks, then links     -> P4/P3
  *   BUG_CLOSE_IGNORES_RETURNS     worker closes with returns still announced
  *                                 (needs RETURNS >= 1)                               -> P4/P1
- *   BUG_CANCEL_NO_HAS_WORK        cancel_return() without `has_work_ = true` (the code
+ *   BUG_CANCEL_NO_HAS_WORK        withdraw_comeback() without `has_work_ = true` (the code
  *                                 before the first W1 change; with CANCEL_OFF_THREAD) -> P3
  *   BUG_RECHECK_NO_HAS_WORK       next_task's re-check under the lock ignores has_work_
  *                                 (the code before the W1 fix: `if (more || head_ !=
@@ -100,7 +100,7 @@
  *   BUG_EXPIRED_AS_VALUE          the submitter of a record the worker expired
  *                                 returns normally instead of timeout_error         -> P5
  * Variant (the code as it is, called differently):
- *   CANCEL_OFF_THREAD             core::cancel_return() from another thread while the
+ *   CANCEL_OFF_THREAD             mailbox::withdraw_comeback() from another thread while the
  *                                 worker drains (W1 in the README: a lost wake-up until
  *                                 next_task re-read has_work_ under the lock).  Today
  *                                 every caller runs on the thread; checked anyway.
@@ -119,7 +119,7 @@
 #define SPUR 1        /* spurious futex wake-ups allowed in one run, in total */
 #endif
 #ifndef RETURNS
-#define RETURNS 0     /* coroutine returns (begin_return/accept_return/cancel_return) */
+#define RETURNS 0     /* coroutine returns (announce_comeback/link_comeback/withdraw_comeback) */
 #endif
 
 #define NR (NS * NK)          /* submit records: id r = s * NK + k */
@@ -131,7 +131,7 @@
 #define kSleeping 1
 #define kDone     2
 
-/* core::phase (include/ste/detail/core.hpp) */
+/* mailbox::phase (include/ste/detail/core.hpp) */
 #define RUNNING  0
 #define DRAINING 1
 #define CLOSED   2
@@ -145,15 +145,15 @@
 #define A_SIGNALLED 7
 #define A_RAN     8
 
-/* ---- core, guarded by queue_mutex_ -------------------------------------------- */
-bit  mtx;                 /* core::queue_mutex_ */
+/* ---- core, guarded by mailbox::lock_ -------------------------------------------- */
+bit  mtx;                 /* mailbox::lock_ */
 byte q[NT];               /* head_/tail_/next/prev: the FIFO, q[0] is head_ */
 byte qlen;
-byte phase = RUNNING;     /* core::phase_ */
-bit  wsleep;              /* core::worker_sleeping_ */
-byte ww;                  /* core::wake_word_ (relaxed atomic; mutex-ordered) */
-bit  has_work;            /* core::has_work_ (relaxed atomic hint) */
-byte pret;                /* core::pending_returns_ */
+byte phase = RUNNING;     /* mailbox::phase_ */
+bit  wsleep;              /* mailbox::worker_sleeping_ */
+byte ww;                  /* mailbox::wake_word_ (relaxed atomic; mutex-ordered) */
+bit  has_work;            /* mailbox::has_work_ (relaxed atomic hint) */
+byte pret;                /* comebacks::pending_ */
 
 /* ---- futex wait queues (kernel state, keyed by address) ---------------------------- */
 bit  wwait;               /* the worker sleeps in wait_on(wake_word_, seen) */
@@ -170,11 +170,11 @@ bit  tmd[NS];             /* the record has a deadline (submit_for: task_node::e
 bit  wexp[NS];            /* the worker expired it instead of starting it (timed_record) */
 bit  expired[NS];         /* ghost: that record's deadline has passed (monotone) */
 bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
-byte rbegun;              /* returns announced so far (begin_return) */
+byte rbegun;              /* returns announced so far (announce_comeback) */
 
 /* ---- ghost bookkeeping ------------------------------------------------------------- */
 bit  ran[NS];             /* the worker invoked the record now in slot s (reset per record) */
-bit  racc[RETURNS + 1];   /* return node NR+i was linked by accept_return */
+bit  racc[RETURNS + 1];   /* return node NR+i was linked by link_comeback */
 bit  rran[RETURNS + 1];   /* ... and invoked by the worker */
 bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
 bit  joined;              /* core::join returned */
@@ -183,7 +183,7 @@ byte finished;            /* submitters and joiner that have finished */
 #define VALID(r) (((r) < NR) -> (live[(r) / NK] && gen[(r) / NK] == (r) % NK) : rlive[(r) - NR])
 #define ACCESS(r) assert(VALID(r))   /* P2: the record is still its submitter's */
 
-/* core::link_locked (src/core.cpp), lock held */
+/* mailbox::link_locked (src/mailbox.cpp, src/worker.cpp), lock held */
 inline LINK(r) {
   if
   :: qlen > 0 -> ACCESS(q[qlen - 1])       /* tail_->next = &n writes the old tail record */
@@ -201,7 +201,7 @@ inline LINK(r) {
   has_work = 1                             /* has_work_.store(true, relaxed) */
 }
 
-/* core::wake_worker_locked (src/core.cpp), lock held; releases it.  The caller then
+/* mailbox::wake_key_locked (src/mailbox.cpp, src/worker.cpp), lock held; releases it.  The caller then
  * does wake_one(&wake_word_) outside the atomic block when wk == 1. */
 inline WAKE_LOCKED(wk) {
   if
@@ -211,11 +211,11 @@ inline WAKE_LOCKED(wk) {
   mtx = 0                                  /* lock.unlock() */
 }
 
-/* wake_one(&wake_word_) (src/wait.cpp): FUTEX_WAKE on the core's word; the worker is its
+/* wake_one(&wake_word_) (src/wait_futex.cpp, wait_parking_lot.cpp): FUTEX_WAKE on the core's word; the worker is its
  * only waiter. */
 #define WAKE_WORKER  wwait = 0
 
-/* core::next_task (src/core.cpp): one pass of the `for (;;)` body from its top, lock
+/* core::next_task (src/mailbox.cpp, src/worker.cpp): one pass of the `for (;;)` body from its top, lock
  * held; decides, releases the lock (every branch ends in an unlock). */
 inline TOP() {
   if                                               /* if (phase_ != running) draining_seen_ = true */
@@ -278,14 +278,14 @@ proctype worker()
   byte i;
 
   /* core::run: while (task_node* n = next_task(nullptr)) run_one(n);
-   * next_task: std::unique_lock lock(queue_mutex_); for (;;) { ... } */
+   * next_task: std::unique_lock lock(mailbox::lock_); for (;;) { ... } */
   d_step { mtx == 0 -> mtx = 1; TOP() };
   do
   :: d_step {
        act == A_RUN && rbegun < RETURNS ->
        /* The task about to run is a coroutine that leaves with
         * co_await other.submit_async(t): submit_async_awaiter::await_suspend calls
-        * core::begin_return() here, on this thread (open even while draining). */
+        * core::announce_comeback() here, on this thread (open even while draining). */
        mtx == 0 -> mtx = 1;
        assert(phase != CLOSED);
        pret++; rlive[rbegun] = 1; rbegun++;
@@ -296,7 +296,7 @@ proctype worker()
        act == A_RUN && n < NR ->                       /* BUG: starts it whatever the time */
 #else
   :: d_step {
-       /* The deadline check (core::start_or_expire): the worker unlinked n, so the
+       /* The deadline check (submit_record::run): the worker unlinked n, so the
         * decision is its own; it starts a timed record only while its deadline has not
         * passed.  Reading the clock and starting are one step here: "starts" is the
         * moment of that check. */
@@ -359,7 +359,7 @@ proctype worker()
   :: d_step {
        act == A_DRAINED ->
        /* lock.unlock(); destroy_bound_values(); lock.lock();
-        * if (head_ || !timers_.empty() || pending_returns_) continue;
+        * if (head_ || !timers_.empty() || comebacks_.pending_) continue;
         * phase_ = closed; return nullptr; */
        mtx == 0 -> mtx = 1;
 #ifdef BUG_CLOSE_EARLY
@@ -437,11 +437,11 @@ proctype worker()
 #define OUT_TIMEOUT 1   /* timeout_error: withdrawn */
 #define OUT_STOPPED 2   /* stopped_error: refused */
 
-/* core::accept (src/core.cpp): lock held; links, or refuses when the phase is not
+/* mailbox::link_task (src/mailbox.cpp, src/worker.cpp): lock held; links, or refuses when the phase is not
  * running (a plain thread's submit is open only while running). */
 inline ACCEPT_LOCKED() {
   if
-  :: phase == RUNNING -> ok = 1; LINK(r); WAKE_LOCKED(wk)   /* link_locked; wake_worker_locked */
+  :: phase == RUNNING -> ok = 1; LINK(r); WAKE_LOCKED(wk)   /* link_locked; wake_key_locked */
   :: else -> ok = 0; mtx = 0                                /* unlock; throw stopped_error */
   fi
 }
@@ -470,7 +470,7 @@ proctype submitter(byte s)
   :: k < NK ->
      /* thread.hpp: thread::submit / submit_for: `detail::submit_record<F> record(f);`
       * the record is built in this frame (the same stack slot every time); then
-      * core::accept.  One step: building the record touches only this frame. */
+      * mailbox::link_task.  One step: building the record touches only this frame. */
      atomic {
        r = s * NK + k;
        gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
@@ -493,7 +493,7 @@ proctype submitter(byte s)
      fi;
      atomic {
 #else
-       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
+       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(mailbox::lock_) */
        ACCEPT_LOCKED();
 #endif
        if
@@ -512,7 +512,7 @@ proctype submitter(byte s)
      };
 
      /* ---- completion::wait(ahead) (task_node.hpp) -----------------------------------
-      * spin_until(done()) (skipped when ahead >= 2, see core::accept's queued_count_)
+      * spin_until(done()) (skipped when ahead >= 2, see mailbox::link_task's queued_count_)
       * only reads state_; the CAS in park_for reads it too and
       * returns true on kDone, so the spin's reads are folded into the CAS below, and so
       * is park_for's final `return done()`.  Returning from the futex wait (swait[s]
@@ -559,7 +559,7 @@ tloop:
           fi
         }
      :: d_step {                                       /* deadline: return false, so */
-          mtx == 0 -> mtx = 1;                         /* core::withdraw: lock_guard */
+          mtx == 0 -> mtx = 1;                         /* mailbox::withdraw: lock_guard */
           expired[s] = 1;                              /* (time has passed the deadline) */
 #ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
           if :: true ->                                /* BUG: no `if (!n.queued) return false` */
@@ -636,7 +636,7 @@ ret:
 proctype joiner()
 {
   bit wk;
-  /* core::join -> core::stop_accepting (src/core.cpp) */
+  /* core::join -> mailbox::stop_accepting (src/mailbox.cpp, src/worker.cpp) */
   d_step {
     mtx == 0 -> mtx = 1;
     if
@@ -647,7 +647,7 @@ proctype joiner()
 #ifdef BUG_JOIN_NO_WAKE
     wk = 0; mtx = 0
 #else
-    WAKE_LOCKED(wk)                                    /* wake_worker_locked(lock) */
+    WAKE_LOCKED(wk)                                    /* wake_key_locked(lock) */
 #endif
   };
   if
@@ -661,32 +661,32 @@ proctype joiner()
 /* ================================================================================== */
 /* Coroutine returns (include/ste/task.hpp, submit_async_awaiter).  A coroutine running
  * on this thread does `co_await other.submit_async(t)`: await_suspend calls
- * core::begin_return() on this thread (the worker, see the A_RUN option in the worker),
+ * core::announce_comeback() on this thread (the worker, see the A_RUN option in the worker),
  * then hands `t` to the other thread.  When `t` finishes there, done() calls
- * core::accept_return(back_, true) from that thread: this process.  (Every cancel_return
+ * mailbox::link_comeback(back_, true) from that thread: this process.  (Every withdraw_comeback
  * call site -- submit_async_awaiter::await_suspend's catch and done() when
- * origin->is_current(), begin_return's deadlock path, promise_base::finish_awaited after
- * its try_begin_return -- runs on this thread itself, inside the task that announced,
- * where ++/-- of pending_returns_ within one task is invisible to the close decision;
- * with -DCANCEL_OFF_THREAD this process may instead call cancel_return from the other
+ * origin->is_current(), announce_comeback's deadlock path, promise_base::finish_awaited after
+ * its try_announce_comeback -- runs on this thread itself, inside the task that announced,
+ * where ++/-- of comebacks_.pending_ within one task is invisible to the close decision;
+ * with -DCANCEL_OFF_THREAD this process may instead call withdraw_comeback from the other
  * thread -- see the README, W1.)  The task<T> rendezvous's own use of
- * try_begin_return / accept_return / cancel_return is modelled in rendezvous.pml. */
+ * try_announce_comeback / link_comeback / withdraw_comeback is modelled in rendezvous.pml. */
 proctype returner(byte i)
 {
   byte r = NR + i;
   bit wk;
 end_unannounced:                                       /* (never announced: a valid end) */
-  rbegun > i;                                          /* begin_return() happened */
+  rbegun > i;                                          /* announce_comeback() happened */
   if
-  :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* accept_return(n, true) */
+  :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* link_comeback(n, true) */
 #ifdef CANCEL_OFF_THREAD
-  :: d_step {                                          /* core::cancel_return() */
-       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(queue_mutex_) */
-       pret--; rlive[i] = 0;                           /* --pending_returns_ (the coroutine goes on elsewhere) */
+  :: d_step {                                          /* mailbox::withdraw_comeback() */
+       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(mailbox::lock_) */
+       pret--; rlive[i] = 0;                           /* --comebacks_.pending_ (the coroutine goes on elsewhere) */
 #ifndef BUG_CANCEL_NO_HAS_WORK
        has_work = 1;                                   /* has_work_.store(true, relaxed) */
 #endif
-       WAKE_LOCKED(wk)                                 /* wake_worker_locked(lock) */
+       WAKE_LOCKED(wk)                                 /* wake_key_locked(lock) */
      }
 #endif
   fi;
