@@ -702,7 +702,7 @@ struct target {
 
 void print_targets(run_context const& ctx) {
   std::printf(
-      "\nIssue 3 targets (ste / peer, median of per-repetition ratios; time targets on the "
+      "\nTargets (ste / peer, median of per-repetition ratios; time targets on the "
       "median latency, then on the mean round trip):\n");
   static constexpr std::array<target, 6> kTargets = {{
       {"OS decides, time vs rust-ste-0.1", 0, rust_replica_peer::name, false, 1.0},
