@@ -30,28 +30,43 @@ void const* mailbox::wake_key_locked() noexcept {
   return &wake_word_;
 }
 
+// A producer's critical section. Holds the lock; once the producer has linked or
+// announced something, wake_worker() arms a wake-up, which the destructor performs after
+// unlocking. A refusal throws before arming: its message is composed while the lock is
+// still held (the throw unwinds through here), since a refused caller must not touch the
+// core once it has unlocked.
+class STE_SCOPED_CAPABILITY mailbox::producer_lock {
+ public:
+  explicit producer_lock(mailbox& m) STE_ACQUIRE(m.lock_) : m_(m) { m_.lock_.lock(); }
+  producer_lock(producer_lock const&) = delete;
+  producer_lock& operator=(producer_lock const&) = delete;
+  ~producer_lock() STE_RELEASE() {
+    m_.lock_.unlock();
+    if (wake_ != nullptr) wake_one(wake_);
+  }
+  void wake_worker() noexcept STE_NO_THREAD_SAFETY_ANALYSIS { wake_ = m_.wake_key_locked(); }
+
+ private:
+  mailbox& m_;
+  void const* wake_ = nullptr;
+};
+
 std::size_t mailbox::link_task(task_node& n, caller who) {
-  guard lock(lock_);
-  // Refused: the message is composed before the unlock (the throw unwinds through the
-  // guard), since a refused caller must not touch the core once it unlocked.
+  producer_lock lock(*this);
   if (!open_to_locked(who)) throw_refused_task(name_);
   std::size_t const ahead = queue_.size();
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
   link_locked(n);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
   return ahead;
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
-  guard lock(lock_);
+  producer_lock lock(*this);
   if (!open_to_locked(who)) throw_refused_coroutine(name_);
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
   link_locked(n);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
 }
 
 bool mailbox::withdraw(task_node& n) noexcept {
@@ -65,14 +80,12 @@ bool mailbox::withdraw(task_node& n) noexcept {
 }
 
 void mailbox::stop_accepting() noexcept {
-  guard lock(lock_);
+  producer_lock lock(*this);
   if (phase_ == phase::running) set_phase_locked(phase::draining);
   // A spinning worker watches has_work_ only: raise it so that it looks now, instead of
   // finishing its spin budget first.
   has_work_.store(true, std::memory_order_relaxed);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
 }
 
 bool mailbox::closed() noexcept {
@@ -97,34 +110,28 @@ bool mailbox::try_announce_comeback(caller who) noexcept {
 }
 
 void mailbox::withdraw_comeback(comeback_record* r) noexcept {
-  guard lock(lock_);
+  producer_lock lock(*this);
   comebacks_.settle(r);
   // The worker may be idle only because of this comeback (draining): make a spinning
   // worker look again (it re-reads has_work_ under the lock before it sleeps), and
   // wake a sleeping one. Withdrawn from another thread, this links nothing.
   has_work_.store(true, std::memory_order_relaxed);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
 }
 
 void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
-  guard lock(lock_);
+  producer_lock lock(*this);
   STE_ASSERT(phase_ != phase::closed);  // an announced comeback keeps the thread open
   comebacks_.settle(r);
   link_locked(n);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
 }
 
 void mailbox::link_completion(task_node& n) noexcept {
-  guard lock(lock_);
+  producer_lock lock(*this);
   STE_ASSERT(phase_ != phase::closed);  // its thread waits inside that block_on
   link_locked(n);
-  void const* const wake = wake_key_locked();
-  lock.unlock();
-  if (wake != nullptr) wake_one(wake);
+  lock.wake_worker();
 }
 
 void mailbox::count_close_waiter() noexcept {

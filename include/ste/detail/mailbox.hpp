@@ -126,6 +126,8 @@ class mailbox {
   /// once the lock is released (a key only); else nullptr.
   void const* wake_key_locked() noexcept STE_REQUIRES(lock_);
 
+  class producer_lock;  // a producer's critical section (src/mailbox.cpp)
+
   std::string const& name_;
   spin_lock lock_;
   task_queue queue_ STE_GUARDED_BY(lock_);
