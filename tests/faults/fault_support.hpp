@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "ste/tag.hpp"
 
@@ -65,10 +67,37 @@ inline std::size_t thread_count() {
   return n;
 }
 
+/// The ids of this process's threads now (entries of /proc/self/task), ascending.
+inline std::vector<pid_t> thread_ids() {
+  std::vector<pid_t> ids;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ids.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+    closedir(d);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+/// The threads of this process that were not in `before` (a result of thread_ids()),
+/// each as "tid (name)". A thread joined earlier may linger in /proc for a moment, so a
+/// count can drop late; a thread that is here now and was not in `before` is new.
+inline std::vector<std::string> threads_not_in(std::vector<pid_t> const& before) {
+  std::vector<std::string> added;
+  for (pid_t const id : thread_ids()) {
+    if (std::binary_search(before.begin(), before.end(), id)) continue;
+    std::ifstream comm("/proc/self/task/" + std::to_string(id) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    added.push_back(std::to_string(id) + " (" + name + ")");
+  }
+  return added;
+}
+
 /// Waits (up to `limit`) until the thread count drops to `n` or below: an OS thread that
 /// was joined may take a moment to disappear from /proc. Returns the last count seen.
 inline std::size_t thread_count_settles_at(
-    std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
   auto const until = std::chrono::steady_clock::now() + limit;
   std::size_t c = thread_count();
   while (c > n && std::chrono::steady_clock::now() < until) {

@@ -56,8 +56,9 @@ TEST(ThreadCreationFault, TheWrapperSeesStesCalls) {
 
 TEST(ThreadCreationFault, RefusedThreadThrowsSystemErrorWithTheErrnoAndLaterBuildsWork) {
   auto const warm = ste::spawn();  // any lazily created runtime threads exist by now
+  std::size_t const threads_at_start = ste_fault::thread_count();
   for (int const e : {EAGAIN, EPERM, ENOMEM, EINVAL}) {
-    std::size_t const threads_before = ste_fault::thread_count();
+    std::vector<pid_t> const threads_before = ste_fault::thread_ids();
     bool prelude_ran = false, on_error_ran = false;
     {
       refuse_threads refuse(e);
@@ -75,10 +76,13 @@ TEST(ThreadCreationFault, RefusedThreadThrowsSystemErrorWithTheErrnoAndLaterBuil
     }
     EXPECT_FALSE(prelude_ran);
     EXPECT_FALSE(on_error_ran);
-    EXPECT_EQ(ste_fault::thread_count(), threads_before) << "a refused build left a thread";
+    EXPECT_EQ(ste_fault::threads_not_in(threads_before), std::vector<std::string>{})
+        << "a refused build left a thread";
     auto later = ste::spawn();  // the switch is off again: building works
     EXPECT_EQ(later.submit([] { return 5; }), 5);
   }
+  // Every `later` was joined: the count drops back once the kernel has reaped them.
+  EXPECT_EQ(ste_fault::thread_count_settles_at(threads_at_start), threads_at_start);
 }
 
 TEST(ThreadCreationFault, RefusedWithAStackSizeThrowsSystemError) {
