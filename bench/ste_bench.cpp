@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste_bench — Google Benchmark microbenchmarks of ste's hot paths. The peer comparison
 // (ste against Asio, a condition-variable queue, the Rust crate's algorithm and the
 // spinning floor) is ste_compare; see bench/README.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain file: cross-compile ste for 64-bit Windows with MinGW-w64 (the posix thread
 # model, Debian package g++-mingw-w64-x86-64-posix) and run the results under Wine.
 #

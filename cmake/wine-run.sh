@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs a Windows program under Wine: CMAKE_CROSSCOMPILING_EMULATOR of the MinGW toolchain
 # (cmake/mingw-w64-x86_64.cmake), used by CTest and by GoogleTest's test discovery.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ALSA on a ste thread: one second of a three-note sine chord, played from the main
 // thread through `submit`.
 //

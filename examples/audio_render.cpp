@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A periodic "audio render" coroutine on a ste thread — the loop audio programmers
 // write: wake every 10 ms on an absolute deadline, render one buffer, go back to sleep.
 // It reports how late each wake-up was (jitter: min / median / p99 / max).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // COM on a ste thread (Windows): a single-threaded apartment (STA) that other threads
 // hand work to, the way the Rust original drives WASAPI.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SQLite on a ste thread: one connection opened with SQLITE_OPEN_NOMUTEX, owned by one
 // ste thread, used by eight threads at once through `submit`.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A tour of ste: the main job of the README. It starts a background thread, hands it
 // work in every way ste offers, and prints what happens.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Prints a fuzz input as the operations ops_fuzz.cpp performs: python3 decode.py FILE..."""
 import sys
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer harness: turns bytes into sequences of operations that several driver
 // threads perform at once on up to three ste threads, and checks an oracle after each
 // input:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Replay mode of the fuzz harness: a plain main() that feeds every file of the given
 // files or directories (default: the committed corpus) to LLVMFuzzerTestOneInput, so the
 // corpus runs under ThreadSanitizer (libFuzzer + TSan reports false races on libFuzzer's

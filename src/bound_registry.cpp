@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bound<T> values of one ste thread (include/ste/detail/bound_registry.hpp).
 #include "ste/detail/bound_registry.hpp"
 

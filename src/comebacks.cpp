@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Comebacks of coroutines to their origin thread (include/ste/detail/comebacks.hpp).
 // Every function runs under the origin's mailbox lock.
 #include "ste/detail/comebacks.hpp"

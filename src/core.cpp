@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The shell of a ste thread's engine: what needs more than one room (a comeback's
 // announcement checks the deadlock edges; binding checks the phase), and the worker's
 // own helpers for timers and bound values.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Deadlock detection (include/ste/detail/deadlock.hpp; docs/design.md §7).
 #include "ste/detail/deadlock.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every exception ste throws and every message it prints, composed here
 // (include/ste/detail/throw.hpp), so each says what happened and what to do.
 #include "ste/errors.hpp"

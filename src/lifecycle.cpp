@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Starting a ste thread, joining it, and what the last handle does when it goes away.
 #include "ste/detail/lifecycle.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The mailbox: producers link under the lock and wake a sleeping worker; the worker's
 // *_locked steps run under the same lock (include/ste/detail/mailbox.hpp has the
 // protocol; docs/design.md §2–§4 the argument).

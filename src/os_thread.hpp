@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The OS thread behind a ste thread: raw pthreads on POSIX (for the stack size),
 // _beginthreadex on Windows; one source file each (os_thread_posix.cpp,
 // os_thread_win32.cpp), chosen by CMake. Private to the library.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The OS thread on POSIX systems: raw pthreads (for the stack size).
 #include <cerrno>
 #include <climits>

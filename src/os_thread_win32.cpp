@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The OS thread on Windows: _beginthreadex, named with SetThreadDescription.
 #include <cerrno>
 #include <memory>

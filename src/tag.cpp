@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ste/tag.hpp"
 
 #include <ostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "ste/thread.hpp"
 
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The timers of one ste thread (include/ste/detail/timer_heap.hpp). Worker only.
 #include "ste/detail/timer_heap.hpp"
 

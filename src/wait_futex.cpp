@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The wait primitive on Linux (include/ste/detail/wait.hpp): the futex syscall on the
 // word itself (private futexes).
 #include <linux/futex.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The wait primitive elsewhere (macOS...; include/ste/detail/wait.hpp): a parking lot,
 // mutex + condition variable buckets hashed by address, living in static storage,
 // never in the waiter's frame.

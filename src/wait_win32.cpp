@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The wait primitive on Windows (include/ste/detail/wait.hpp): WaitOnAddress and
 // WakeByAddress*. (MinGW's std::atomic::wait loses wake-ups, so it is not used.)
 #ifndef NOMINMAX

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The worker loop: take the next task, run it, and — when there is none — spin briefly,
 // then sleep until woken; drain and close once join() started. Each step holds the
 // mailbox lock only for its few pointer writes (docs/design.md §2–§4, §9).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Zero allocation: submit, submit_for, submit_until and destroy allocate nothing on any
 // thread; post allocates exactly once. Shown with a counting global operator new that
 // replaces every form (plain, array, nothrow, aligned) for this test binary.

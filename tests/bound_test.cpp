@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste::bound<T>: constructed, used and destroyed on its thread; join() destroys what is
 // left; misuse throws; reset racing join destroys exactly once.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Deadlock cycles become ste::deadlock_error; no false positives.
 #include <gtest/gtest.h>
 

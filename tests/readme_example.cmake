@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Checks that the README's coroutine example is the code tests/task_test.cpp runs:
 # the lines between "README: begin coroutine example" and "README: end coroutine
 # example" in the test, joined, equal the README's code block under its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shutdown races: join against submitters and posters, looped (after stdexec's
 // run_loop_finish_repro). Every call either completes (its task ran exactly once) or
 // throws stopped_error (its task never ran); nothing hangs.

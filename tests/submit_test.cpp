@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // submit, submit_for/submit_until, post and destroy: results, exceptions, ordering,
 // misuse. Ports the Rust crate's own tests and README examples.
 #include <gtest/gtest.h>

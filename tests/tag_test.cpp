@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste::tag: identity, uniqueness across thread lifetimes, checks and their messages.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Coroutines on ste threads: task<T>, schedule, block_on, submit_async, spawn, timers.
 // No test decides on timing: sleeps are checked for order and for not blocking others,
 // never for how long they took.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small helpers shared by ste's tests. Deliberately built on mutex + condition_variable
 // (not std::latch / std::atomic::wait, which lose wake-ups in MinGW's libstdc++).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste::builder and ste::thread: naming, prelude/postlude, stack size, on_error, join,
 // the destructor and move assignment, and their misuse.
 #include <gtest/gtest.h>

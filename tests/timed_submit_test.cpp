@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // submit_for / submit_until: withdrawn before the start, or run to completion — decided
 // once, with both sides agreeing. No test here depends on how long anything takes:
 // "the thread is busy" is made certain with gates, not with sleeps.

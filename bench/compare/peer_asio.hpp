@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_asio.hpp — Boost.Asio: an io_context run by one thread, a work guard to keep it
 // running while idle, and asio::post(ioc, std::packaged_task) + future.get() per call.
 // That is how Asio users usually get a result back from "their" thread.

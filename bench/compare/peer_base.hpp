@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_base.hpp — the worker scaffolding every std::thread peer shares: start the worker
 // (pinned when asked), hand the harness its CPU clock, join it on stop() or destruction.
 // A peer file writes only its hand-off, as a core:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_cv_queue.hpp — the textbook hand-off: a std::deque of std::function behind a
 // std::mutex, a std::condition_variable to wake the worker, and a std::promise per call
 // for the answer. What most code bases write by hand.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_rust_replica.hpp — a C++ replica of the Rust crate `ste` 0.1's hand-off, the
 // algorithm this library set out to beat:
 // - the submitter's task node lives on its stack and is linked at the back of an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_spin_floor.hpp — the physical floor: the submitter and the worker ping-pong one
 // cache line, both spinning with `pause`, nobody ever sleeps. Nothing that also sleeps
 // when idle can beat it; it burns a core per waiting thread, which is why no library

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // peer_ste.hpp — the system under test: ste::thread::submit.
 //
 // Every peer of ste_compare has the same shape (checked by the harness at compile time):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // platform.hpp — the few OS services the peer comparison needs: clocks, CPU pinning and
 // a description of the machine. Linux only (pthread_setaffinity_np, per-thread CPU
 // clocks); ste_compare is not built elsewhere.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // stats.hpp — medians and percentiles over samples. Copies; never reorders the input.
 #pragma once
 

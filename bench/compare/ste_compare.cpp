@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste_compare — ste::thread::submit against its peers, in one run, interleaved.
 //
 // Every repetition measures every system in every placement, one after another

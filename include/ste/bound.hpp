@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/bound.hpp — a value confined to one ste thread.
 //
 // bound<T> is for thread-affine handles (an ALSA PCM, a COM object in a single-threaded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/errors.hpp — the exceptions ste throws.
 //
 // Every ste error says what happened and what to do about it:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/ste.hpp — the umbrella header: everything ste offers.
 //
 //   #include <ste/ste.hpp>

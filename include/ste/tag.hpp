@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/tag.hpp — which ste thread a value belongs to.
 //
 // A tag names one ste thread for the life of the process: tags come from a process-wide

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/task.hpp — C++20 coroutines on ste threads: task<T>, sleep_for/sleep_until, and
 // the awaiters behind thread.schedule(), thread.block_on(), thread.submit_async() and
 // thread.spawn().

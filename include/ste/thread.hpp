@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/thread.hpp — one dedicated background thread that other threads hand work to.
 //
 //   ste::thread thread = ste::spawn();

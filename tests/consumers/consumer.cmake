@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Drives one packaging test; run by CTest as `cmake -D... -P consumer.cmake`
 # (see CMakeLists.txt beside this file). Fails (non-zero exit) at the first failing step.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fault matrix: allocation failures. This binary replaces the global operator new (every
 // form) with one that fails on demand:
 // - fail_on_this_thread(n): the n-th next allocation of the calling thread throws;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers of the fault-matrix tests (Linux only): counting this process's threads, and
 // telling that a thread is blocked inside a ste wait.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Worst-case submit latency, with and without a real-time CPU hog, and with the worker
 // raised to real-time priority in its prelude. A measuring program, not a test: timings
 // never decide a test here. Run as root (SCHED_FIFO); without the permission only the

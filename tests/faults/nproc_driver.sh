@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs nproc_helper (argument 1) with a small RLIMIT_NPROC as an unprivileged user:
 #   as root:     setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=N: HELPER
 #   as non-root: prlimit --nproc=N: HELPER        (the limit applies to us directly)

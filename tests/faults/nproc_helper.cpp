@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RLIMIT_NPROC fault helper (not a test by itself; nproc_driver.sh runs it as an
 // unprivileged user under `prlimit --nproc=N:`). Expected: ste::spawn() throws
 // std::system_error with EAGAIN once the limit is reached; the threads already running

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 #   sched_fifo_driver.sh WORKLOAD MODE [SECONDS [WORKLOAD ARGS...]]
 # Runs sched_fifo_workload in MODE pinned to CPU 0 under SCHED_FIFO 50, with a watchdog
 # (`timeout`) on another CPU at SCHED_FIFO 99 that kills it after SECONDS (default 60):

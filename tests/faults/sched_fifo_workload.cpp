@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Single-CPU SCHED_FIFO fault workload (not a test by itself; sched_fifo_driver.sh runs
 // it pinned to one CPU under `chrt -f 50`, with a watchdog outside that CPU and above
 // that priority). Expected: no hang, every result correct.

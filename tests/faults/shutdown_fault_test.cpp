@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fault matrix: join() and destruction of the handle while submitters of every kind are
 // blocked in their calls. Expected: each call completes (its task ran exactly once) or
 // throws stopped_error (its task never ran); values handed over die exactly once on the

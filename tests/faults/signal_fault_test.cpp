@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fault matrix: a storm of signals. SIGUSR1 gets an empty handler installed WITHOUT
 // SA_RESTART, and a storm thread sends it to the ste workers, the submitters and the
 // main thread as fast as it can, so futex waits (and nanosleeps) keep returning EINTR.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fault matrix: the OS refuses a thread, and the prelude throws.
 //
 // Thread creation is made to fail by wrapping pthread_create for this test binary

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the stress tests: the scale knob, a small deterministic PRNG, a per-task
 // ledger (the oracle), values that record where they die, and the sanitizer probe.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste_relacy.cpp — Relacy tests of ste's hand-off atomics, with the memory orders the
 // code uses, and variants with one order weakened (or one seeded bug) that Relacy must
 // catch.  Relacy (relacy-dev) explores random schedules of a test under the C++11 memory

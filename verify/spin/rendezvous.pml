@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rendezvous.pml — a Spin (Promela) model of the task<T> rendezvous, as built:
  * promise_base::start_awaited / finish_awaited (include/ste/task.hpp) and the core calls

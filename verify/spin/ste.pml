@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ste.pml — a Spin (Promela) model of ste's hand-off protocol, as built.
  * Run it with verify/run (which also runs the seeded bugs); see verify/README.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/assert.hpp — STE_ASSERT: the engine's invariants, checked where they hold.
 //
 // On when STE_ASSERTIONS is 1 (the CMake option STE_ASSERTIONS, on in the dev, asan and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/bound_registry.hpp — the values bound<T> handles hold on one ste thread.
 //
 // join() destroys the values still registered, on the thread, before the postlude.

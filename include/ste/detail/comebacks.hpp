@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/comebacks.hpp — coroutines announced to come back to a ste thread.
 //
 // A coroutine on thread O that awaits submit_async on thread T will come back to O.

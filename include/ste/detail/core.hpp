@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/core.hpp — one ste thread's engine: a small shell that composes its rooms.
 // Not public API.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/deadlock.hpp — blocking calls that would wait for ever become errors.
 //
 // A ste thread that blocks on another ste thread (submit*, destroy, make_bound, bound

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/function.hpp — a move-only, type-erased callable (std::move_only_function
 // is C++23). Used for the builder's prelude/postlude/on_error, never on a hot path.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/intrusive_list.hpp — the one list ste uses: doubly linked, intrusive.
 //
 // The nodes own their links (a list_hook member), so linking never allocates; the list

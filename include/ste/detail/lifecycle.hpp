@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/lifecycle.hpp — the OS thread behind a core: started once, then joined or
 // detached exactly once.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/mailbox.hpp — where work for one ste thread arrives, and how its worker
 // waits for it.
 //

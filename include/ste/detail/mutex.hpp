@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/mutex.hpp — a std::mutex the thread-safety analysis knows about.
 //
 // For the locks that may be held across a sleep (join's, the deadlock edges'), where a

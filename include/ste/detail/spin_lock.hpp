@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/spin_lock.hpp — the lock guarding a ste thread's mailbox, and the guard
 // every lock of ste is taken with.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/task_node.hpp — the task records that travel through a ste thread's queue.
 //
 // A task_node is intrusive: it is embedded in whatever owns the task. For submit it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/throw.hpp — every exception ste throws, composed in one place
 // (src/errors.cpp), so that each message says what happened and what to do in the same
 // voice. Not public API.

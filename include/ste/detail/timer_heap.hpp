@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/timer_heap.hpp — the timers of one ste thread (sleep_for / sleep_until).
 //
 // A min-heap on (deadline, sequence): FIFO among equal deadlines. The nodes live in the

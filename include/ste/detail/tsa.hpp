@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/tsa.hpp — Clang thread-safety annotations, empty elsewhere.
 //
 // Each lock of ste is a capability; each field a lock guards says so (STE_GUARDED_BY),

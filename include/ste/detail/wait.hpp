@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/wait.hpp — the platform wait primitive and the bounded spin before it.
 //
 // - wait_on / wait_on_for block while a 32-bit word holds an expected value

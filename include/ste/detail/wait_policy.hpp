@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ste/detail/wait_policy.hpp — every number that decides how a ste thread waits.
 //
 // One place for the waiting policy: how long a waiter spins before it sleeps in the

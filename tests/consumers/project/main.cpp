@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The consumer: a program that uses ste the way an application would, built against ste
 // in one of four ways (see CMakeLists.txt beside this file). It exits non-zero if
 // anything is off, including the version it was promised.
