@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Real-time priority inversion on one CPU (issue 6, fault matrix). The scenario runs in
+// Real-time priority inversion on one CPU. The scenario runs in
 // a forked child with a watchdog, so a hang fails the test instead of hanging the suite.
 // (The other bug first pinned here, a join hanging on a coroutine's pending return, is
 // now Deadlock.JoinThrowsWhenACoroutineOfTheJoinedThreadWaitsToStartOnTheCaller.)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Stress under sanitizers (issue 6, part 3): millions of hand-offs of every kind, and
+// Stress under sanitizers: millions of hand-offs of every kind, and
 // thousands of joins racing them, checked by a per-task ledger:
 // - nothing lost: every accepted task ran (exactly once), by the time join() returned;
 // - nothing run twice, and nothing refused or withdrawn ever runs;
