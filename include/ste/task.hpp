@@ -333,7 +333,7 @@ class task_access {
   static std::coroutine_handle<promise<T>> handle(task<T> const& t) noexcept {
     return t.handle_;
   }
-  static std::coroutine_handle<promise<T>> release(task<T>& t) noexcept {
+  static std::coroutine_handle<promise<T>> take_handle(task<T>& t) noexcept {
     return std::exchange(t.handle_, nullptr);
   }
 };

@@ -264,7 +264,7 @@ class thread {
     if (!h) detail::throw_empty_task("spawn");
     auto record = std::make_unique<detail::spawn_record>(c.shared_from_this(), h);
     c.accept(*record);  // throws stopped_error: t still owns (and destroys) the frame
-    detail::task_access<void>::release(t);
+    detail::task_access<void>::take_handle(t);
     record.release();  // owned by the coroutine now: freed when it finishes
   }
 
