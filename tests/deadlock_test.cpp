@@ -15,11 +15,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(Deadlock, TwoThreadsSubmittingToEachOtherThrow) {
-  auto a = ste::builder().name("alpha").build();
-  auto b = ste::builder().name("beta").build();
+// A waits on B; inside B's task, B submits back to A, which is blocked: a cycle. Returns
+// the deadlock_error's message.
+std::string two_thread_cycle_message(ste::thread const& a, ste::thread const& b) {
   std::string message;
-  // A waits on B; inside B's task, B submits back to A, which is blocked: a cycle.
   a.submit([&] {
     b.submit([&] {
       try {
@@ -29,6 +28,13 @@ TEST(Deadlock, TwoThreadsSubmittingToEachOtherThrow) {
       }
     });
   });
+  return message;
+}
+
+TEST(Deadlock, TwoThreadsSubmittingToEachOtherThrow) {
+  auto a = ste::builder().name("alpha").build();
+  auto b = ste::builder().name("beta").build();
+  std::string const message = two_thread_cycle_message(a, b);
   EXPECT_NE(message.find("alpha"), std::string::npos) << message;
   EXPECT_NE(message.find("beta"), std::string::npos) << message;
   // Both threads still serve afterwards: the edges were cleared.
@@ -343,16 +349,7 @@ TEST(Deadlock, BlockOnMoveBug_NoFalsePositives) {
 
 TEST(Deadlock, MessagesNameEachThreadWithItsTag) {
   auto a = ste::spawn(), b = ste::spawn();  // both have the default name
-  std::string message;
-  a.submit([&] {
-    b.submit([&] {
-      try {
-        a.submit([] {});
-      } catch (ste::deadlock_error const& e) {
-        message = e.what();
-      }
-    });
-  });
+  std::string const message = two_thread_cycle_message(a, b);
   std::ostringstream ta, tb;
   ta << a.tag();
   tb << b.tag();
