@@ -57,23 +57,35 @@ TEST(TimedSubmit, BusyThreadWithdrawsTheTaskAndThrowsTimeout) {
   EXPECT_FALSE(ran);
 }
 
+// A clock the test moves by hand, counting how often it was read.
+struct stepped_clock {
+  using rep = std::int64_t;
+  using period = std::micro;
+  using duration = std::chrono::duration<rep, period>;
+  using time_point = std::chrono::time_point<stepped_clock>;
+  static constexpr bool is_steady = true;
+  static inline std::atomic<rep> now_us{0};
+  static inline std::atomic<long> reads{0};
+  static time_point now() noexcept {
+    reads.fetch_add(1);
+    return time_point(duration(now_us.load()));
+  }
+};
+
 TEST(TimedSubmit, OnceStartedItRunsToCompletionPastTheDeadline) {
   auto thread = ste::spawn();
-  ste_test::gate started, release;
-  std::thread helper([&] {
-    started.wait();
-    release.open();
-  });
-  // The task starts at once, then outlives its 1 ms deadline (it waits on a gate that
-  // opens only after it started): the call must still return its value.
-  int v = thread.submit_for(1ms, [&] {
-    started.open();
-    release.wait();
-    std::this_thread::sleep_for(5ms);
+  stepped_clock::now_us = 0;
+  auto const deadline = stepped_clock::time_point(stepped_clock::duration(1'000));
+  // The task starts before its deadline (the clock stands still until then), moves the
+  // clock past it, and finishes only once the submitter has looked at the clock again
+  // (so it saw the deadline pass while the task ran): the call still returns the value.
+  int v = thread.submit_until(deadline, [] {
+    stepped_clock::now_us = 2'000;
+    long const seen = stepped_clock::reads.load();
+    while (stepped_clock::reads.load() == seen) std::this_thread::yield();
     return 42;
   });
   EXPECT_EQ(v, 42);
-  helper.join();
 }
 
 TEST(TimedSubmit, OnTheThreadItselfRunsInline) {
