@@ -7,24 +7,27 @@
 
 namespace ste::detail {
 
-mutex edge_mutex;
+mutex& edge_mutex() noexcept {
+  static mutex m;
+  return m;
+}
 
 namespace {
 
 // The ste threads blocked in a wait_edge. Guarded by edge_mutex.
-intrusive_list<wait_state, &wait_state::blocked_hook> blocked STE_GUARDED_BY(edge_mutex);
+intrusive_list<wait_state, &wait_state::blocked_hook> blocked STE_GUARDED_BY(edge_mutex());
 
 // Hops a deadlock walk may take: far more than any real chain of threads, and a bound
 // so that a stale cycle between other threads cannot trap a walk.
 constexpr int kWalkBudget = 4096;
 
-bool is_blocked(core const* c) STE_REQUIRES(edge_mutex) {
+bool is_blocked(core const* c) STE_REQUIRES(edge_mutex()) {
   bool found = false;
   blocked.for_each([&](wait_state const& w) { found = found || w.owner == c; });
   return found;
 }
 
-bool leads_to(core* c, wait_kind kind, core const* self, int& budget) STE_REQUIRES(edge_mutex);
+bool leads_to(core* c, wait_kind kind, core const* self, int& budget) STE_REQUIRES(edge_mutex());
 
 // `c` is waited on for its close, which also waits for its announced comebacks. One
 // whose coroutine has not started needs its target to start it: if that is `self`, a
@@ -32,7 +35,7 @@ bool leads_to(core* c, wait_kind kind, core const* self, int& budget) STE_REQUIR
 // target is dereferenced only when it is in the blocked list, which proves it alive).
 // Comebacks whose coroutine already started are not followed: where such a coroutine
 // is now is not tracked.
-bool comebacks_lead_to(core& c, core const* self, int& budget) STE_REQUIRES(edge_mutex) {
+bool comebacks_lead_to(core& c, core const* self, int& budget) STE_REQUIRES(edge_mutex()) {
   constexpr std::size_t kMax = 8;
   core* targets[kMax];
   std::size_t n = 0;
@@ -60,7 +63,7 @@ bool leads_to(core* c, wait_kind kind, core const* self, int& budget) {
 
 wait_edge::wait_edge(core& target, wait_kind kind) : self_(current_core()) {
   if (self_ == nullptr) return;  // plain threads cannot be part of a cycle
-  guard lock(edge_mutex);
+  guard lock(edge_mutex());
   if (kind == wait_kind::close) {
     // Counted before the walk reads the target's comebacks (see announce_comeback).
     target.box().count_close_waiter();
@@ -79,7 +82,7 @@ wait_edge::wait_edge(core& target, wait_kind kind) : self_(current_core()) {
 
 wait_edge::~wait_edge() {
   if (self_ == nullptr) return;
-  guard lock(edge_mutex);
+  guard lock(edge_mutex());
   wait_state& w = self_->waits();
   w.waiting_on = nullptr;
   w.kind = wait_kind::task;
@@ -88,7 +91,7 @@ wait_edge::~wait_edge() {
 }
 
 bool waits_for_close_of(core const& c, core const& origin) {
-  guard lock(edge_mutex);
+  guard lock(edge_mutex());
   core const* p = &c;
   for (int hops = 0; p != nullptr && hops < kWalkBudget; ++hops) {
     if (p->waits().waiting_on == &origin) return p->waits().kind == wait_kind::close;
@@ -102,7 +105,7 @@ void check_chain_can_move(core& target, core const* blocked_thread) {
   bool stuck = false;
   {
     // `target` is alive (the mover holds it); every edge followed points to a live core.
-    guard lock(edge_mutex);
+    guard lock(edge_mutex());
     core const* c = &target;
     for (int hops = 0; c != nullptr && hops < kWalkBudget && !stuck; ++hops) {
       stuck = c == blocked_thread;

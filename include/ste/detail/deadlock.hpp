@@ -21,8 +21,10 @@ namespace ste::detail {
 
 class core;
 
-/// Guards every core's wait_state and the list of blocked threads.
-extern mutex edge_mutex;
+/// Guards every core's wait_state and the list of blocked threads. A function-local
+/// static: initialised on first use, so ste threads made during static initialisation
+/// find it ready.
+mutex& edge_mutex() noexcept;
 
 enum class wait_kind : std::uint8_t {
   task,   // waits for a task (or coroutine) to run on the target
@@ -31,8 +33,8 @@ enum class wait_kind : std::uint8_t {
 
 /// What one ste thread is blocked on, if anything. Lives in its core.
 struct wait_state {
-  core* waiting_on STE_GUARDED_BY(edge_mutex) = nullptr;
-  wait_kind kind STE_GUARDED_BY(edge_mutex) = wait_kind::task;
+  core* waiting_on STE_GUARDED_BY(edge_mutex()) = nullptr;
+  wait_kind kind STE_GUARDED_BY(edge_mutex()) = wait_kind::task;
   // In the list of blocked threads while waiting_on is set: membership proves the core
   // alive (its own thread is blocked in a call that holds it).
   list_hook<wait_state> blocked_hook;
@@ -57,11 +59,11 @@ class wait_edge {
 
 /// Whether the ste thread `c` is blocked, directly or through a chain of waits, until
 /// `origin` closes (a wait on `origin` for a task does not count: only a join).
-bool waits_for_close_of(core const& c, core const& origin) STE_EXCLUDES(edge_mutex);
+bool waits_for_close_of(core const& c, core const& origin) STE_EXCLUDES(edge_mutex());
 
 /// Throws deadlock_error when a coroutine chain that `blocked` waits for (in block_on)
 /// moving to `target` could never run there: `target` is `blocked`, or is blocked
 /// itself, through other ste threads, on `blocked`. Free when `blocked` is nullptr.
-void check_chain_can_move(core& target, core const* blocked) STE_EXCLUDES(edge_mutex);
+void check_chain_can_move(core& target, core const* blocked) STE_EXCLUDES(edge_mutex());
 
 }  // namespace ste::detail

@@ -13,7 +13,7 @@ namespace ste::detail {
 
 class STE_CAPABILITY("mutex") mutex {
  public:
-  constexpr mutex() noexcept = default;
+  mutex() = default;
   mutex(mutex const&) = delete;
   mutex& operator=(mutex const&) = delete;
   void lock() STE_ACQUIRE() { m_.lock(); }
