@@ -1,115 +1,187 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ste.pml — a Spin (Promela) model of ste's hand-off protocol, as built.
- * Run it with verify/run (which also runs the seeded bugs); see verify/README.md.
+ * ste.pml — a Spin (Promela) model of ste's hand-off protocol: the lock-free inbox
+ * (issue 12, part 1).  Run it with verify/run (which also runs the seeded bugs); see
+ * verify/README.md §1.
  *
- * What is modelled (each step names the C++ it stands for, as file:function):
+ * What is modelled (each step names the C++ function it stands for):
  *   - NS submitter threads (plain threads), each making NK blocking hand-offs one after
  *     the other, the task record in the submitter's stack frame.  Each hand-off is
  *     thread::submit or, when TIMED, nondeterministically thread::submit_for (its
- *     deadline may pass at any moment).
- *   - the worker thread: core::run / core::next_task / core::run_one /
- *     submit_record::run / completion::signal, with its idle protocol (has_work_ spin,
- *     then worker_sleeping_ + wake_word_ futex).
- *   - one joiner racing everything: core::join -> mailbox::stop_accepting, then joining
- *     the OS thread.
+ *     deadline may pass at any moment).  The way in is mailbox::push: read the inbox
+ *     word, check the phase, write inbox_next, CAS; then wake the worker if S was set.
+ *     Producers never take the desk and never clear S.
+ *   - the worker thread: core::run / core::next_task / core::take_work_locked
+ *     (mailbox::drain_locked: move the LIFO chain, reversed, to the back of ready_;
+ *     pop = start), core::close_if_drained_locked (the close CAS), the idle path
+ *     core::wait_for_work_locked / core::sleep_until_woken_locked (spin on the word,
+ *     re-check under the desk, the S-CAS, futex_wait on the word with the value it
+ *     CASed in, clear S), core::run_one / submit_record::run / completion::signal.
+ *   - one joiner: core::join -> mailbox::stop_accepting (the phase CAS, then a wake if
+ *     it saw S), then joining the OS thread.  JOIN says when it comes: 0 at any moment
+ *     (racing everything), 1 only once every submitter returned (or stopped; the
+ *     program's main thread joining at the end), 2 either (chosen nondeterministically;
+ *     the default).  A racing join is itself a wake-up (its phase CAS changes the word
+ *     and it wakes when it sees S), so it can hide a submitter's lost wake-up; the late
+ *     join cannot, which is why both are searched.
+ *   - a timed submitter whose deadline passed: mailbox::withdraw under the desk (drain,
+ *     then unlink if still in ready_).
  *   - optionally RETURNS coroutine returns: a task on the worker announces one with
- *     core::announce_comeback (submit_async_awaiter::await_suspend), another thread comes
- *     back with mailbox::link_comeback(n, true) (submit_async_awaiter::done): the
- *     comebacks_.pending_ counter that keeps the thread from closing.
- *   - futexes (src/wait_futex.cpp, wait_parking_lot.cpp): wait_on(word, expected) blocks while word == expected
- *     (compare and sleep are one atomic step, as in the kernel); wake_one/wake_all take
- *     an ADDRESS (a key) and never touch the record.  Every untimed futex wait may also
- *     return spuriously (EINTR, or a stale wake of a re-used stack address), SPUR times
- *     in total; timed waits may time out at any moment.
+ *     core::announce_comeback (on the worker's own thread, under the desk), another
+ *     thread comes back with mailbox::link_comeback (a never-refused push of a comeback
+ *     node); the worker settles the comeback (comebacks_.settle) when it pops that node.
+ *     With CANCEL the announcing task may withdraw the comeback itself
+ *     (mailbox::withdraw_comeback, on the origin's own thread, as the code asserts).
+ *   - futexes (src/wait_futex.cpp, wait_parking_lot.cpp): wait_on(word, expected) blocks
+ *     while word == expected (compare and sleep are one atomic step, as in the kernel);
+ *     wake_one/wake_all take an ADDRESS (a key) and never touch the record or the core.
+ *     The kernel compares 32 bits: with TRUNC32 (the default) the worker's futex_wait
+ *     compares the low half of the inbox word, where a non-null node pointer may read as
+ *     zero above its flag bits (a node at a multiple of 4 GiB): the compare may then
+ *     succeed whatever node the pointer names.  Every untimed futex wait may also return
+ *     spuriously (EINTR, or a stale wake of a re-used stack address), SPUR times in
+ *     total; timed waits may time out at any moment.
+ *   - STOP: submitter 0 may stop for ever at any of its steps (preempted and never
+ *     scheduled again): before its read of the word, between the read and the CAS
+ *     (the same state: the read is invisible, see "Abstractions"), after the CAS before
+ *     its wake, or while waiting for its result.  Its end label is a valid end state;
+ *     everyone else must still finish, and its record, if pushed, must still run (P7).
+ *
+ * The inbox word (inbox_) is ch[]/chlen (the chain: ch[chlen-1] is the pointer, ch[i]'s
+ * inbox_next is ch[i-1], so ch[] lists it oldest first), iph (phase bits), iS (S) and,
+ * with PROTO_T_TOGGLE, iT (the T bit as /tmp/inbox-protocol.md has it).  By default bit 3
+ * is N = "the pointer is non-null" instead (FIX F2 below); it is not stored, it is
+ * chlen > 0.  Node ids stand for addresses; a slot's later record is a new id, so an
+ * old pointer to a re-used slot fails P2 instead of passing silently (stricter than the
+ * hardware; a push-only stack emptied by exchange has no harmful ABA: a push's next is
+ * whatever the CAS compared).
+ *
+ * FIXES (the model found two lost wake-ups in the protocol as written; the defaults
+ * follow the fixes, -DPROTO_DRAIN_KEEPS_S / -DPROTO_T_TOGGLE restore the text):
+ *   F1  a drain by a thread other than the worker (a withdrawal) that finds S set in the
+ *       word it CASes clears S in that CAS and wakes the worker (address only, under the
+ *       desk).  As written it kept S: the worker, between its S-CAS and futex_wait,
+ *       compares the value it CASed in (null | phase | S | T); two pushes (T toggled
+ *       twice; both pushers' wakes land before futex_wait) and a withdrawer's drain
+ *       (pointer null again, S kept, T unchanged) give exactly that value back: the
+ *       worker sleeps with the other pusher's task in ready_ and nobody wakes it.
+ *   F2  bit 3 is N (set while the pointer is non-null) instead of the T toggle.  T makes
+ *       the low half differ after one push, but after two the toggle is back, and if the
+ *       second node's address has zero low 32 bits (above bit 3) the kernel compare
+ *       succeeds: a lost wake-up.  With N the low half differs whenever the chain is
+ *       non-empty; with F1 no other event gives the slept-on value back (the phase only
+ *       moves forward, only the worker sets S).
  *
  * Record lifetime.  A submitter has one stack slot, re-used by each of its hand-offs (as
  * the real frame would be).  live[s]/gen[s] say which record (generation) the slot holds
  * right now; the record dies when the submitter "returns" (value, exception,
  * stopped_error or timeout_error).  Every read or write of a record by anyone other than
- * its owner -- the worker, and other submitters unlinking neighbours -- is ACCESS(r): an
- * assertion that record r is still the live one in its slot.  The futex wake after
- * signal() is not an access (the kernel hashes the address); it wakes whatever sleeps on
- * that slot now (maybe a later record: a spurious wake-up for it).
+ * its owner -- a drainer reading its inbox_next and writing its queue_hook, the append
+ * writing the old tail's hook, the worker popping, settling, running and signalling it,
+ * a withdrawer unlinking a neighbour -- is ACCESS(r): an assertion that record r is
+ * still the live one in its slot.  The futex wake after signal() is not an access (the
+ * kernel hashes the address).
  *
  * Properties checked (all safety properties; Spin's default search):
  *   P1 exactly once : an accepted task runs exactly once; a withdrawn or refused one
- *                     never (assertions on ran[] in the worker and at each return).
+ *                     never (assertions on ran[] in the worker and at each return); a
+ *                     failed withdrawal means the worker unlinked it ("n was pushed
+ *                     before the withdrawal, so after the drain it is in ready_ or
+ *                     already popped": assertion !inch).
  *   P2 no late touch: nobody reads or writes a record after its submitter returned
  *                     (ACCESS assertions).
  *   P3 no lost wake : no invalid end state: no thread sleeps forever, every submitter
  *                     returns, join() returns (Spin's deadlock check; spurious wake-ups
- *                     are bounded by SPUR so that they cannot hide a lost wake-up).
- *   P4 join drains  : when the worker exits the queue is empty, the thread is closed,
- *                     and every linked return ran (asserts at worker exit and in init).
+ *                     are bounded by SPUR so that they cannot hide a lost wake-up; the
+ *                     late join, so that join's own wake-up cannot hide one either).
+ *   P4 join drains  : when the worker exits ready_ and the inbox are empty, no comeback
+ *                     is pending, the thread is closed, and every linked comeback ran;
+ *                     nothing is pushed into a closed inbox (link_comeback's assertion).
  *   P5 result       : a submitter that returns normally sees its result written.
  *   P6 deadline     : a timed task never starts once its deadline has passed (the ghost
- *                     expired[s] says the deadline of the record in slot s has passed;
- *                     time only moves forward, so it is never cleared for that record).
+ *                     expired[s]; time only moves forward, so it is never cleared for
+ *                     that record).
+ *   P7 stop-proof   : with STOP, the stopped submitter's end is a valid end state, all
+ *                     others finish (P3 as above), and its record, if pushed, ran (or
+ *                     was expired by the worker): assertion in init.
+ *   P8 FIFO         : records are started in the order of their accepting CAS: the ghost
+ *                     fq[] lists accepted, not yet started, not withdrawn nodes in CAS
+ *                     order; the worker's pop must take fq[0] (assertion fq[0]==n).
  *
  * Abstractions (each sound for these properties; the argument is next to the code):
- *   - mailbox::lock_ (a spin_lock) sections are d_step blocks that take `mtx`.  Inside a
- *     section everything is guarded by the lock except has_work_ (read only by the
- *     worker's spin) and wake_word_ (bumped only while the worker announced it sleeps,
- *     i.e. does not spin), so a lock-free observer sees at most one of them change in
- *     any one section, which the atomic step also allows.  ACCESS assertions inside a
- *     section stay sound because a record's death is monotone.
- *     The spin_lock is now a three-state lock (spin_lock.hpp: kFree/kHeld/kSleepers; a
- *     CAS fast path, a bounded spin, then a futex sleep on the lock word, woken by
- *     unlock()).  The abstraction stays valid: the lock is still mutual exclusion, a
- *     waiter may be overtaken by any other (the guard `mtx == 0` lets any process take
- *     it), the holder never sleeps, and its word lives in the core, not in a record, so
- *     unlock()'s wake_one(&state_) (a key only) is no record access.  That a sleeper
- *     is always woken (no lost wake-up inside the lock) and the lock's acquire/release
- *     orders are Relacy's job (verify/relacy: the spin_lock there mirrors every path,
- *     including the sleeping one, and bug-lock-no-wake must deadlock).
- *   - Spin explores sequentially consistent executions.  Where the C++ uses relaxed or
- *     acquire loads whose stale values matter (the has_work_ hint, done() before a
- *     withdrawal) the model lets the load return the older value too.  The memory
- *     orders themselves are Relacy's job (verify/relacy).
+ *   - Desk critical sections (desk_ is a mutex) are single atomic steps.  What they
+ *     touch is either guarded by the desk (ready_, comebacks_, queue hooks) or is the
+ *     inbox word, which a section changes with one CAS at most (the drain's, the S-CAS,
+ *     the close CAS, the clear of S); its loads before that CAS only feed the CAS's
+ *     expected value and the section's decision, and a CAS that fails because a
+ *     producer got in between loops back to a fresh load -- the same as the section
+ *     running after that producer.  Records a section reads (inbox_next, hooks) were
+ *     written before their push's release CAS and change only under the desk; a record
+ *     in the chain or in ready_ dies only after a withdrawal (desk) or its run (the
+ *     worker), so its death cannot fall inside a section.  Contention on the desk
+ *     (worker, withdrawers) is one more interleaving point, which the atomic step has;
+ *     that it is a fair, priority-inheriting mutex is not Spin's to check.
+ *   - A push's load of the word, its phase check and its write of inbox_next are one
+ *     step with the CAS: they are invisible (the node is its own until the CAS), and a
+ *     failed CAS changes nothing and reloads; a stale load is an older value, whose
+ *     phase is at most as far along (phase only moves forward) and which fails the CAS.
+ *     So every execution is equivalent to one where the successful CAS directly follows
+ *     its load, and a refusal is decided on the current phase.  For the same reason
+ *     "stopped after its read, before the CAS" is the state "stopped before its read".
+ *     (BUG_PUSH_PHASE_STALE splits the two, since its CAS does not compare the phase.)
+ *   - Spin explores sequentially consistent executions.  The memory orders (the
+ *     release sequence of pushes and the drain's acquire, the completion's orders) are
+ *     Relacy's job (verify/relacy).  Where a stale value of a relaxed load matters (the
+ *     worker's spin on the word, done() before a withdrawal) the model lets the load
+ *     return the older value too: the spin may end at any moment, whatever it saw.
  *   - Purely local steps and reads that commute (a futex wait returning, a spin's
  *     repeated reads that the next CAS repeats) are merged into the next visible step.
- *   - DEADLINE=0 (the largest configurations only): the worker starts every record it
- *     unlinks.  Expiring a timed record instead is the same protocol step as running it
+ *   - DEADLINE=0 (the largest configuration only): the worker starts every record it
+ *     pops.  Expiring a timed record instead is the same protocol step as running it
  *     with an empty f -- the same exchange(kDone, release), the same last touch, the
- *     same wake -- so P1-P5 carry over; the deadline decision itself (P6) is checked
- *     exhaustively in every configuration built with DEADLINE=1.
- * Not modelled: timers (sleep_for), post(), bound<T> values (destroy_bound_values is a
- * no-op here; see the Relacy bound test), deadlock edges, block_on's nested loop, the
- * inline path of a submit on the thread itself, join_mutex_ (one joiner).
+ *     same wake -- so P1-P5, P7, P8 carry over; the deadline decision itself (P6) is
+ *     checked exhaustively in every configuration built with DEADLINE=1.
+ * Not modelled: timers (a timed futex wait of the worker only adds wake-ups; the untimed
+ * one is the stricter check), post()/schedule/spawn (pushes like submit's), bound<T>
+ * values (destroy_bound_values is a no-op here; see the Relacy bound test), deadlock
+ * edges and the joiner's walk (a desk section that reads the comeback records only),
+ * block_on's nested loop and link_completion, the inline path of a submit on the thread
+ * itself, join_mutex_ (one joiner), the ahead hint (a relaxed read only).
  *
- * Seeded bugs (each must make Spin fail; see verify/run): compile with -DBUG_...
+ * Seeded bugs (each must make Spin fail; see verify/run and the README): -DBUG_...
+ *   BUG_PUSH_PHASE_STALE          push checks the phase on its read, its CAS compares
+ *                                 the pointer only: accepted into a closed inbox   -> P3/P4
+ *   BUG_PRODUCER_CLEARS_S         producers clear S in their CAS, only the clearing one
+ *                                 wakes (with STOP: it stops before its wake)      -> P7
+ *   BUG_NO_T_TOGGLE               the push leaves bit 3 alone (no T toggle / no N):
+ *                                 with TRUNC32 the worker's compare passes          -> P3
+ *   BUG_WITHDRAW_NO_DRAIN         withdraw looks in ready_ only: a record still in the
+ *                                 chain is "not found", treated as started          -> P1
+ *   BUG_DRAIN_NO_REVERSE          the drain appends the chain newest first          -> P8
+ *   BUG_DRAIN_PREPEND             the drain puts the batch before ready_'s contents  -> P8
+ *   BUG_WORKER_SLEEPS_WITHOUT_S_CAS  the worker sets S with a plain store of the word
+ *                                 it re-checked (a push in between is overwritten)  -> P3
+ *   BUG_JOIN_NO_WAKE              stop_accepting's phase CAS without the wake        -> P3
+ *   BUG_CLOSE_NO_CAS              close by a check, then a plain store of closed    (see README)
+ *   BUG_SETTLE_AT_LINK            link_comeback settles the comeback (pending--) before
+ *                                 its push, from the other thread                   -> P4
+ *   BUG_CANCEL_OFF_THREAD         withdraw_comeback from another thread (what the
+ *                                 on-thread assertion forbids): nothing wakes the
+ *                                 worker that waits for it while draining           -> P3
+ *   BUG_SLEEP_NO_RECHECK          the idle re-check ignores ready_ (a withdrawer's
+ *                                 drain moved others' tasks there)                  -> P3
  *   BUG_TOUCH_AFTER_SIGNAL        worker reads the record after the exchange        -> P2
- *   BUG_SIGNAL_BEFORE_RESULT      exchange(kDone) before the result is stored        -> P5/P2
- *   BUG_WITHDRAW_NO_QUEUED_CHECK  withdraw() unlinks without looking at `queued`     -> P1/P2
- *   BUG_POP_KEEPS_QUEUED          next_task() does not clear `queued` when it starts -> P1/P2
- *   BUG_SLEEP_NO_RECHECK          worker trusts the has_work_ spin, sleeps without
- *                                 re-checking the queue under the lock               -> P3
- *   BUG_WAKE_WORD_READ_LATE       worker reads wake_word_ after unlocking            -> P3
+ *   BUG_SIGNAL_BEFORE_RESULT      exchange(kDone) before the result is stored        -> P5
+ *   BUG_WITHDRAW_NO_QUEUED_CHECK  withdraw unlinks without looking at is_linked      -> P1/P2
+ *   BUG_POP_KEEPS_QUEUED          pop does not unlink the hook (is_linked stays true)-> P1/P2
  *   BUG_CALLER_NO_ANNOUNCE        caller sleeps on kPending without the CAS to
  *                                 kSleeping (worker then never wakes it)             -> P3
- *   BUG_JOIN_NO_WAKE              stop_accepting() does not wake a sleeping worker  -> P3
- *   BUG_CLOSE_EARLY               worker closes once draining, before the queue is
- *                                 empty ("join closes before draining")              -> P4
- *   BUG_ACCEPT_PHASE_OUTSIDE_LOCK accept() checks the phase, unlocks, then links     -> P4/P3
- *   BUG_CLOSE_IGNORES_RETURNS     worker closes with returns still announced
- *                                 (needs RETURNS >= 1)                               -> P4/P1
- *   BUG_CANCEL_NO_HAS_WORK        withdraw_comeback() without `has_work_ = true` (the code
- *                                 before the first W1 change; with CANCEL_OFF_THREAD) -> P3
- *   BUG_RECHECK_NO_HAS_WORK       next_task's re-check under the lock ignores has_work_
- *                                 (the code before the W1 fix: `if (more || head_ !=
- *                                 nullptr || ...)`; use with CANCEL_OFF_THREAD)    -> P3
- *   BUG_WORKER_NO_DEADLINE_CHECK  the worker starts a timed record it unlinked without
- *                                 looking at its deadline (the code before the deadline
- *                                 check: a withdrawal that lost the race to the worker
- *                                 let f start after its deadline)                 -> P6
+ *   BUG_CLOSE_EARLY               worker closes once draining, before it drained     -> P4
+ *   BUG_CLOSE_IGNORES_RETURNS     worker closes with comebacks pending (RETURNS >= 1)-> P4
+ *   BUG_WORKER_NO_DEADLINE_CHECK  the worker starts a timed record after its deadline-> P6
  *   BUG_EXPIRED_AS_VALUE          the submitter of a record the worker expired
  *                                 returns normally instead of timeout_error         -> P5
- * Variant (the code as it is, called differently):
- *   CANCEL_OFF_THREAD             mailbox::withdraw_comeback() from another thread while the
- *                                 worker drains (W1 in the README: a lost wake-up until
- *                                 next_task re-read has_work_ under the lock).  Today
- *                                 every caller runs on the thread; checked anyway.
+ * The protocol as written (must fail, see FIXES): PROTO_DRAIN_KEEPS_S, PROTO_T_TOGGLE.
  */
 
 #ifndef NS
@@ -125,16 +197,27 @@
 #define SPUR 1        /* spurious futex wake-ups allowed in one run, in total */
 #endif
 #ifndef RETURNS
-#define RETURNS 0     /* coroutine returns (announce_comeback/link_comeback/withdraw_comeback) */
+#define RETURNS 0     /* coroutine returns (announce_comeback / link_comeback) */
+#endif
+#ifndef CANCEL
+#define CANCEL 0      /* 1: an announced comeback may be withdrawn on the thread itself */
 #endif
 #ifndef DEADLINE
 #define DEADLINE 1    /* 1: model the deadline decision (P6); 0: a timed record is started
-                       * like any other (see "Abstractions": used where the state space
-                       * would not fit, as in 3x2-timed) */
+                       * like any other (see "Abstractions") */
+#endif
+#ifndef JOIN
+#define JOIN 2        /* 0 racing join, 1 late join, 2 either */
+#endif
+#ifndef STOP
+#define STOP 0        /* 1: submitter 0 may stop for ever at any of its steps (P7) */
+#endif
+#ifndef TRUNC32
+#define TRUNC32 1     /* 1: the futex compares the low 32 bits only */
 #endif
 
 #define NR (NS * NK)          /* submit records: id r = s * NK + k */
-#define NT (NR + RETURNS)     /* all nodes: return nodes are NR .. NT-1 */
+#define NT (NR + RETURNS)     /* all nodes: comeback nodes are NR .. NT-1 */
 #define NONE 255
 
 /* completion::state_ (include/ste/detail/task_node.hpp) */
@@ -142,32 +225,47 @@
 #define kSleeping 1
 #define kDone     2
 
-/* mailbox::phase (include/ste/detail/core.hpp) */
+/* the phase bits of inbox_ (mailbox::phase) */
 #define RUNNING  0
 #define DRAINING 1
 #define CLOSED   2
 
 /* what next_task decided (worker-local) */
-#define A_RUN     1
-#define A_DRAINED 2
-#define A_IDLE    3
-#define A_SLEEP   4
-#define A_EXIT    5
+#define A_RUN       1
+#define A_DRAINED   2
+#define A_IDLE      3
+#define A_SLEEP     4
+#define A_EXIT      5
+#define A_WAIT      6
 #define A_SIGNALLED 7
-#define A_RAN     8
+#define A_RAN       8
+#define A_SSTORE    9   /* (BUG_WORKER_SLEEPS_WITHOUT_S_CAS only) */
+#define A_CLOSING  10   /* (BUG_CLOSE_NO_CAS only) */
 
-/* ---- core, guarded by mailbox::lock_ -------------------------------------------- */
-bit  mtx;                 /* mailbox::lock_ */
-byte q[NT];               /* head_/tail_/next/prev: the FIFO, q[0] is head_ */
+/* ---- inbox_: one atomic word ---------------------------------------------------- */
+byte ch[NT];              /* the chain, oldest first; ch[chlen-1] = ptr(inbox_) */
+byte chlen;
+byte iph = RUNNING;       /* phase bits */
+bit  iS;                  /* S: the worker sleeps (or is about to) on this word */
+#ifdef PROTO_T_TOGGLE
+bit  iT;                  /* T, toggled by every push (the protocol as written) */
+#define FLAGV iT
+#else
+#define FLAGV (chlen > 0) /* N (FIX F2): set exactly while the pointer is non-null */
+#endif
+#ifdef BUG_NO_T_TOGGLE
+#define CMPFLAG 0         /* BUG: bit 3 does not change on a push */
+#else
+#define CMPFLAG FLAGV
+#endif
+
+/* ---- worker side, guarded by desk_ ------------------------------------------------- */
+byte q[NT];               /* ready_: the FIFO, q[0] is its front */
 byte qlen;
-byte phase = RUNNING;     /* mailbox::phase_ */
-bit  wsleep;              /* mailbox::worker_sleeping_ */
-byte ww;                  /* mailbox::wake_word_ (relaxed atomic; mutex-ordered) */
-bit  has_work;            /* mailbox::has_work_ (relaxed atomic hint) */
-byte pret;                /* comebacks::pending_ */
+byte pret;                /* comebacks_: announced, not yet settled */
 
 /* ---- futex wait queues (kernel state, keyed by address) ---------------------------- */
-bit  wwait;               /* the worker sleeps in wait_on(wake_word_, seen) */
+bit  wwait;               /* the worker sleeps in futex_wait(&inbox_, seen) */
 bit  swait[NS];           /* submitter s sleeps in wait_on(its record's state_, kSleeping) */
 byte spur = SPUR;         /* spurious wake-ups left */
 
@@ -175,149 +273,242 @@ byte spur = SPUR;         /* spurious wake-ups left */
 bit  live[NS];            /* the slot holds a live record ... */
 byte gen[NS];             /* ... of this generation (k) */
 byte cs[NS];              /* completion::state_ of that record */
-bit  queued[NS];          /* task_node::queued of that record (guarded by the mutex) */
+bit  queued[NS];          /* queue_hook linked: in ready_ (accepted, not started) */
 bit  result[NS];          /* result_slot written */
-bit  tmd[NS];             /* the record has a deadline (submit_for: task_node::expired set) */
+bit  tmd[NS];             /* the record has a deadline (submit_for) */
 bit  wexp[NS];            /* the worker expired it instead of starting it (timed_record) */
 bit  expired[NS];         /* ghost: that record's deadline has passed (monotone) */
-bit  rlive[RETURNS + 1];  /* the coroutine frame holding return node NR+i is live */
-byte rbegun;              /* returns announced so far (announce_comeback) */
+bit  rlive[RETURNS + 1];  /* the coroutine frame holding comeback node NR+i is live */
+bit  rcan[RETURNS + 1];   /* comeback i will be withdrawn on the thread (CANCEL) */
+byte rbegun;              /* comebacks announced so far (announce_comeback) */
 
 /* ---- ghost bookkeeping ------------------------------------------------------------- */
 bit  ran[NS];             /* the worker invoked the record now in slot s (reset per record) */
-bit  racc[RETURNS + 1];   /* return node NR+i was linked by link_comeback */
-bit  rran[RETURNS + 1];   /* ... and invoked by the worker */
+bit  racc[RETURNS + 1];   /* comeback node NR+i was pushed by link_comeback */
+bit  rran[RETURNS + 1];   /* ... and resumed by the worker */
+byte fq[NT];              /* P8: accepted, not started, not withdrawn, in CAS order */
+byte fqlen;
+bit  stopped;             /* STOP: submitter 0 stopped for ever */
+bit  acc0;                /* STOP: submitter 0's current record was pushed */
 bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
 bit  joined;              /* core::join returned */
 byte finished;            /* submitters and joiner that have finished */
 
 #define VALID(r) (((r) < NR) -> (live[(r) / NK] && gen[(r) / NK] == (r) % NK) : rlive[(r) - NR])
 #define ACCESS(r) assert(VALID(r))   /* P2: the record is still its submitter's */
+#define HEAD ((chlen > 0) -> ch[chlen - 1] : NONE)
 
-/* mailbox::link_locked (src/mailbox.cpp, src/worker.cpp), lock held */
-inline LINK(r) {
-  if
-  :: qlen > 0 -> ACCESS(q[qlen - 1])       /* tail_->next = &n writes the old tail record */
-  :: else -> skip
-  fi;
-  q[qlen] = r; qlen++;                     /* n.prev = tail_; tail_ = &n (head_ if empty) */
-  if
-  :: r < NR -> queued[r / NK] = 1          /* n.queued = true */
-  :: else -> skip
-  fi;
-  if
-  :: r >= NR -> racc[r - NR] = 1
-  :: else -> skip
-  fi;
-  has_work = 1                             /* has_work_.store(true, relaxed) */
-}
-
-/* mailbox::wake_key_locked (src/mailbox.cpp, src/worker.cpp), lock held; releases it.  The caller then
- * does wake_one(&wake_word_) outside the atomic block when wk == 1. */
-inline WAKE_LOCKED(wk) {
-  if
-  :: wsleep -> wsleep = 0; ww++; wk = 1    /* worker_sleeping_ = false; fetch_add(1) */
-  :: else -> wk = 0
-  fi;
-  mtx = 0                                  /* lock.unlock() */
-}
-
-/* wake_one(&wake_word_) (src/wait_futex.cpp, wait_parking_lot.cpp): FUTEX_WAKE on the core's word; the worker is its
- * only waiter. */
-#define WAKE_WORKER  wwait = 0
-
-/* core::next_task (src/mailbox.cpp, src/worker.cpp): one pass of the `for (;;)` body from its top, lock
- * held; decides, releases the lock (every branch ends in an unlock). */
-inline TOP() {
-  if                                               /* if (phase_ != running) draining_seen_ = true */
-  :: phase != RUNNING -> dseen = 1
-  :: else -> skip
-  fi;
-  /* (timers_ are not modelled: always empty) */
-  if
-#ifdef BUG_CLOSE_EARLY
-  :: dseen && pret == 0 -> mtx = 0; act = A_DRAINED          /* BUG: closes before draining */
-  :: !(dseen && pret == 0) && qlen > 0 ->
-#else
-  :: qlen > 0 ->                                             /* if (task_node* n = head_) */
+/* mailbox::push, the successful CAS (caller checked the phase if refusable):
+ * n.inbox_next = ptr(w) (implicit: ch[] is the chain); CAS(w -> &n | phase | S | T^T),
+ * release.  Returns (in wk) whether S was set: then the caller wakes. */
+inline PUSH(r) {
+  ch[chlen] = r; chlen++;
+#if defined(PROTO_T_TOGGLE) && !defined(BUG_NO_T_TOGGLE)
+  iT = 1 - iT;
 #endif
-     n = q[0];
-     ACCESS(n);                                              /* head_ = n->next */
+  fq[fqlen] = r; fqlen++;                  /* (ghost: the CAS order) */
+#ifdef BUG_PRODUCER_CLEARS_S
+  wk = iS; iS = 0                          /* BUG: the CAS clears S; only this one wakes */
+#else
+  wk = iS                                  /* producers never clear S */
+#endif
+}
+
+inline LINKED(r) {                         /* queue_hook: linked into ready_ */
+  if
+  :: (r) < NR -> queued[(r) / NK] = 1
+  :: else -> skip
+  fi
+}
+
+/* mailbox::drain_locked (desk held): w = load; while ptr(w) != null:
+ * CAS(w -> null | phase | keep_S | T) [acquire]; reverse the chain from ptr(w) (via
+ * inbox_next) and append it to ready_ in that order.  byworker: the worker clears S
+ * (keep_S = 0); anyone else keeps it -- FIX F1: clears it and wakes the worker. */
+inline DRAIN(byworker, x) {
+  if
+  :: chlen > 0 ->
      if
-     :: qlen > 1 -> ACCESS(q[1])                             /* head_->prev = nullptr */
-     :: else -> skip
+     :: byworker -> iS = 0
+     :: else ->
+#ifdef PROTO_DRAIN_KEEPS_S
+        skip                                 /* as written: keep_S = S(w) */
+#else
+        if                                   /* F1: S cleared by this CAS, and */
+        :: iS -> iS = 0; wwait = 0           /* wake_one(&inbox_) (address only) */
+        :: else -> skip
+        fi
+#endif
      fi;
-     i = 0;
+     /* the reversal walks the chain from ptr(w), reading each node's inbox_next */
+     x = chlen;
      do
-     :: i + 1 < qlen -> q[i] = q[i + 1]; i++
+     :: x > 0 -> x--; ACCESS(ch[x])
      :: else -> break
      od;
-     qlen--; q[qlen] = NONE;
-#ifndef BUG_POP_KEEPS_QUEUED
+#ifdef BUG_DRAIN_PREPEND
+     /* BUG: the batch goes in front of what ready_ holds */
      if
-     :: n < NR -> queued[n / NK] = 0                        /* n->queued = false: "started" */
+     :: qlen > 0 -> ACCESS(q[0])             /* the old front's hook (prev) */
      :: else -> skip
      fi;
-#endif
-     has_work = (qlen > 0);                                  /* has_work_.store(head_ != nullptr) */
-     mtx = 0; act = A_RUN                                    /* return n (unique_lock unlocks) */
-#ifndef BUG_CLOSE_EARLY
-#ifdef BUG_CLOSE_IGNORES_RETURNS
-  :: qlen == 0 && dseen ->
+     x = qlen;
+     do
+     :: x > 0 -> x--; q[x + chlen] = q[x]
+     :: else -> break
+     od;
+     x = 0;
+     do
+     :: x < chlen -> q[x] = ch[x]; LINKED(ch[x]); ch[x] = NONE; x++
+     :: else -> break
+     od;
+     qlen = qlen + chlen;
 #else
-  :: qlen == 0 && dseen && pret == 0 ->                      /* drained, no announced returns */
+     if
+     :: qlen > 0 -> ACCESS(q[qlen - 1])      /* the old tail's hook (next) */
+     :: else -> skip
+     fi;
+#ifdef BUG_DRAIN_NO_REVERSE
+     x = chlen;                              /* BUG: appended newest first */
+     do
+     :: x > 0 -> x--; q[qlen] = ch[x]; qlen++; LINKED(ch[x]); ch[x] = NONE
+     :: else -> break
+     od;
+#else
+     x = 0;                                  /* oldest first: the reversed chain */
+     do
+     :: x < chlen -> q[qlen] = ch[x]; qlen++; LINKED(ch[x]); ch[x] = NONE; x++
+     :: else -> break
+     od;
 #endif
-     mtx = 0; act = A_DRAINED                                /* lock.unlock(); destroy_bound_values() */
 #endif
-  :: else ->                                                 /* idle */
-     has_work = 0;                                           /* has_work_.store(false) */
-     mtx = 0; act = A_IDLE                                   /* lock.unlock() */
+     chlen = 0; x = 0
+  :: else -> skip                            /* nothing pushed: no CAS */
+  fi
+}
+
+/* core::take_work_locked -> mailbox::pop_locked: n = ready_.pop_front() (unlinked =
+ * started: a withdrawal fails from here on); a comeback node: comebacks_.settle. */
+inline POP() {
+  n = q[0];
+  ACCESS(n);                                 /* reads n's hook (next), n's marker */
+  if
+  :: qlen > 1 -> ACCESS(q[1])                /* the new front's hook (prev) */
+  :: else -> skip
+  fi;
+  i = 0;
+  do
+  :: i + 1 < qlen -> q[i] = q[i + 1]; i++
+  :: else -> break
+  od;
+  qlen--; q[qlen] = NONE;
+#ifndef BUG_POP_KEEPS_QUEUED
+  if
+  :: n < NR -> queued[n / NK] = 0
+  :: else -> skip
+  fi;
+#endif
+  assert(fq[0] == n);                        /* P8: started in CAS order */
+  i = 0;
+  do
+  :: i + 1 < fqlen -> fq[i] = fq[i + 1]; i++
+  :: else -> break
+  od;
+  fqlen--; fq[fqlen] = NONE;
+#ifndef BUG_SETTLE_AT_LINK
+  if
+  :: n >= NR -> pret--                       /* comebacks_.settle(n.record) */
+  :: else -> skip
+  fi;
+#endif
+  i = 0
+}
+
+/* core::next_task, one pass of its loop from the top, desk held (a fresh section):
+ * take_work_locked (phase -> draining_seen_; if ready_ empty: drain; pop), else the
+ * close decision (draining_seen_ && nothing pending), else idle.  Every branch ends the
+ * section (unlock). */
+inline TAKE() {
+  if
+  :: iph != RUNNING -> dseen = 1             /* draining_seen_ = true */
+  :: else -> skip
+  fi;
+  if
+#ifdef BUG_CLOSE_EARLY
+  :: dseen && pret == 0 -> act = A_DRAINED   /* BUG: closes before draining */
+  :: !(dseen && pret == 0) ->
+#else
+  :: true ->
+#endif
+     if
+     :: qlen == 0 -> DRAIN(1, i)
+     :: else -> skip
+     fi;
+     if
+     :: qlen > 0 -> POP(); act = A_RUN
+#ifdef BUG_CLOSE_IGNORES_RETURNS
+     :: qlen == 0 && dseen -> act = A_DRAINED                /* BUG: pending ignored */
+#else
+     :: qlen == 0 && dseen && pret == 0 -> act = A_DRAINED   /* nothing_pending_locked */
+#endif
+     :: else -> act = A_IDLE                 /* wait_for_work_locked: seen = load; unlock */
+     fi
   fi
 }
 
 /* ================================================================================== */
-#define A_WAIT    6   /* the worker sleeps in wait_on(wake_word_, seen) */
-
 proctype worker()
 {
   byte n = NONE;   /* the node next_task returned */
   byte act;        /* next_task's decision: where the worker is */
   bit  dseen;      /* core::draining_seen_ */
-  bit  more;       /* spin_until's result */
-  byte seen;       /* wake_word_ as read under the lock */
   byte prev;       /* the value exchange(kDone) returned */
   byte i;
+  byte sph;        /* the phase bits of the value the S-CAS wrote (futex_wait's value) */
+  bit  sT;         /* ... its bit 3 */
+  byte wd;         /* CANCEL: 1 + the comeback this task will withdraw */
 
-  /* core::run: while (task_node* n = next_task(nullptr)) run_one(n);
-   * next_task: std::unique_lock lock(mailbox::lock_); for (;;) { ... } */
-  d_step { mtx == 0 -> mtx = 1; TOP() };
+  /* core::run: while (task_node* n = next_task()) run_one(n); */
+  d_step { TAKE() };
   do
-  :: d_step {
-       act == A_RUN && rbegun < RETURNS ->
+  :: atomic {
+       act == A_RUN && rbegun < RETURNS && wd == 0 ->
        /* The task about to run is a coroutine that leaves with
         * co_await other.submit_async(t): submit_async_awaiter::await_suspend calls
-        * core::announce_comeback() here, on this thread (open even while draining). */
-       mtx == 0 -> mtx = 1;
-       assert(phase != CLOSED);
-       pret++; rlive[rbegun] = 1; rbegun++;
-       mtx = 0
+        * core::announce_comeback() here, on this thread, under the desk (refused only
+        * once closed; the worker is not closed). */
+       assert(iph != CLOSED);
+       pret++; rlive[rbegun] = 1;
+       if
+       :: skip                                         /* the other thread links it */
+#if CANCEL
+       :: rcan[rbegun] = 1; wd = rbegun + 1            /* the hop fails: withdrawn here */
+#endif
+       fi;
+       rbegun++
      }
+#if CANCEL
+  :: d_step {
+       act == A_RUN && wd > 0 ->
+       /* mailbox::withdraw_comeback, on the origin's own thread (await_suspend's catch),
+        * still inside the task that announced: under the desk, comebacks_.settle. */
+       pret--; rlive[wd - 1] = 0; wd = 0
+     }
+#endif
 #if defined(BUG_WORKER_NO_DEADLINE_CHECK) || !DEADLINE
   :: d_step {
-       act == A_RUN && n < NR ->                       /* BUG (or !DEADLINE): starts it whatever the time */
+       act == A_RUN && wd == 0 && n < NR ->           /* BUG (or !DEADLINE): starts it */
 #else
   :: d_step {
-       /* The deadline check (submit_record::run): the worker unlinked n, so the
-        * decision is its own; it starts a timed record only while its deadline has not
-        * passed.  Reading the clock and starting are one step here: "starts" is the
-        * moment of that check. */
-       act == A_RUN && n < NR && !(tmd[n / NK] && expired[n / NK]) ->
+       /* The deadline check (submit_record::run): the worker popped n, so the decision
+        * is its own; it starts a timed record only while its deadline has not passed.
+        * Reading the clock and starting are one step here. */
+       act == A_RUN && wd == 0 && n < NR && !(tmd[n / NK] && expired[n / NK]) ->
 #endif
-       /* core::run_one: n->invoke(n) -> submit_record::run (task_node.hpp): reads invoke
-        * and self->f, runs f, result_slot::run stores the value/exception, then
-        * completion::signal: key = &state_ (computed first); prev = exchange(kDone,
-        * release).  The caller reads nothing the run writes before it sees kDone, so
-        * running and signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
+       /* core::run_one: n->invoke(n) -> submit_record::run: runs f, stores the result,
+        * then completion::signal: key = &state_; prev = exchange(kDone, release).  The
+        * caller reads nothing the run writes before it sees kDone, so running and
+        * signalling are one step here (two with BUG_SIGNAL_BEFORE_RESULT). */
        ACCESS(n);
        assert(!ran[n / NK]);                           /* P1: never twice */
 #if DEADLINE
@@ -334,14 +525,14 @@ proctype worker()
      ; d_step { ACCESS(n); result[n / NK] = 1 }        /* BUG: result stored after the signal */
 #endif
 #ifdef BUG_TOUCH_AFTER_SIGNAL
-     ; ACCESS(n)                                       /* BUG: e.g. re-reads state_ to decide the wake */
+     ; ACCESS(n)                                       /* BUG: e.g. re-reads state_ */
 #endif
 #if !defined(BUG_WORKER_NO_DEADLINE_CHECK) && DEADLINE
   :: d_step {
-       /* The deadline has passed (the submitter saw it already, or time passes right now):
-        * the worker does not start f; it marks the record expired and signals, exactly
-        * as a run would (same release exchange, same last touch). */
-       act == A_RUN && n < NR && tmd[n / NK] ->
+       /* The deadline has passed (the submitter saw it already, or time passes right
+        * now): the worker does not start f; it marks the record expired and signals,
+        * exactly as a run would (same release exchange, same last touch). */
+       act == A_RUN && wd == 0 && n < NR && tmd[n / NK] ->
        ACCESS(n);
        expired[n / NK] = 1;
        wexp[n / NK] = 1;
@@ -351,96 +542,124 @@ proctype worker()
 #endif
   :: d_step {
        act == A_SIGNALLED && prev == kSleeping ->
-       /* if (prev == kSleeping) wake_all(key): FUTEX_WAKE by address only, NOT an access.
-        * Whoever sleeps on that stack address now is woken (maybe a later record). */
+       /* if (prev == kSleeping) wake_all(key): by address only, NOT an access */
        swait[n / NK] = 0;
        prev = 0; n = NONE; act = A_RAN
      }
   :: d_step {
        (act == A_RAN || (act == A_SIGNALLED && prev != kSleeping)) ->
-       /* run_one returns; next_task(nullptr) locks again */
+       /* run_one returns; next_task locks the desk again */
        prev = 0; n = NONE;
-       mtx == 0 -> mtx = 1; TOP()
+       TAKE()
      }
   :: d_step {
-       act == A_RUN && n >= NR ->
-       /* timer_node::run / a return node: handle.resume().  The resumed coroutine may
-        * finish and free its frame before resume() returns: not touched afterwards. */
+       act == A_RUN && wd == 0 && n >= NR ->
+       /* a comeback node (settled at the pop): handle.resume().  The resumed coroutine
+        * may finish and free its frame before resume() returns: not touched after. */
        ACCESS(n); assert(!rran[n - NR]); rran[n - NR] = 1; rlive[n - NR] = 0; n = NONE;
-       mtx == 0 -> mtx = 1; TOP()                      /* next_task(nullptr) again */
+       TAKE()                                          /* next_task again */
      }
   :: d_step {
        act == A_DRAINED ->
-       /* lock.unlock(); destroy_bound_values(); lock.lock();
-        * if (head_ || !timers_.empty() || comebacks_.pending_) continue;
-        * phase_ = closed; return nullptr; */
-       mtx == 0 -> mtx = 1;
+       /* core::close_if_drained_locked: unlock; destroy_bound_values(); lock; if
+        * something is pending: loop; else CAS(inbox_, null|draining|T,
+        * null|closed|T) -- its failure (a push got in) loops too. */
 #ifdef BUG_CLOSE_EARLY
-       phase = CLOSED; mtx = 0; act = A_EXIT
+       iph = CLOSED; act = A_EXIT
 #else
        if
 #ifdef BUG_CLOSE_IGNORES_RETURNS
-       :: qlen > 0 -> TOP()                            /* BUG: announced returns ignored */
+       :: qlen > 0 || chlen > 0 -> TAKE()
 #else
-       :: qlen > 0 || pret > 0 -> TOP()
+       :: qlen > 0 || chlen > 0 || pret > 0 -> TAKE()
 #endif
-       :: else -> phase = CLOSED; mtx = 0; act = A_EXIT
+#ifdef BUG_CLOSE_NO_CAS
+       :: else -> act = A_CLOSING                      /* BUG: checked; stores later */
+#else
+       :: else -> iph = CLOSED; act = A_EXIT           /* the close CAS succeeds */
+#endif
        fi
 #endif
      }
-  :: act == A_IDLE ->
-     /* more = spin_until([this] { return has_work_.load(relaxed); })
-      * A relaxed hint: it may see true, or give up (also stale: false though true). */
-     if
-     :: more = has_work
-     :: more = 0
-     fi;
-     d_step {
-       mtx == 0 -> mtx = 1;                            /* lock.lock() */
+#ifdef BUG_CLOSE_NO_CAS
+  :: d_step {
+       act == A_CLOSING ->                             /* BUG: inbox_.store(closed) */
+       i = 0;
+       do
+       :: i < chlen -> ch[i] = NONE; i++               /* (a push in between is lost) */
+       :: else -> break
+       od;
+       chlen = 0; iph = CLOSED; iS = 0; i = 0; act = A_EXIT
+     }
+#endif
+  :: d_step {
+       act == A_IDLE ->
+       /* core::wait_for_work_locked: the spin (desk unlocked) ends when the word
+        * changed or its budget ran out (any moment: a relaxed load may be stale); lock
+        * the desk; if ready_ non-empty or ptr non-null or the phase changed (join
+        * unseen): loop; else CAS(inbox_, w, w | S) [acq_rel] (fails -> loop); unlock. */
        if
 #ifdef BUG_SLEEP_NO_RECHECK
-       :: more -> TOP()                                /* BUG: trusts the hint only */
+       :: chlen > 0 || (iph != RUNNING && !dseen) -> TAKE()   /* BUG: ready_ not looked at */
 #else
-#ifdef BUG_RECHECK_NO_HAS_WORK
-       :: more || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* BUG: stale `more` only */
-#else
-       :: more || has_work || qlen > 0 || (phase != RUNNING && !dseen) -> TOP()   /* continue (has_work_ re-read under the lock) */
-#endif
+       :: qlen > 0 || chlen > 0 || (iph != RUNNING && !dseen) -> TAKE()
 #endif
        :: else ->
-          wsleep = 1;                                  /* worker_sleeping_ = true */
-#ifndef BUG_WAKE_WORD_READ_LATE
-          seen = ww;                                   /* seen = wake_word_.load(relaxed) */
+#ifdef BUG_WORKER_SLEEPS_WITHOUT_S_CAS
+          sph = iph; sT = CMPFLAG; act = A_SSTORE     /* BUG: read now, store later */
+#else
+          iS = 1; sph = iph; sT = CMPFLAG; act = A_SLEEP   /* the S-CAS; unlock */
 #endif
-          mtx = 0; act = A_SLEEP                       /* lock.unlock() */
-       fi;
-       more = 0
+       fi
      }
-  :: act == A_SLEEP ->
-#ifdef BUG_WAKE_WORD_READ_LATE
-     seen = ww;                                        /* BUG: read after unlocking */
+#ifdef BUG_WORKER_SLEEPS_WITHOUT_S_CAS
+  :: d_step {
+       act == A_SSTORE ->                              /* BUG: inbox_.store(w | S) */
+       i = 0;
+       do
+       :: i < chlen -> ch[i] = NONE; i++               /* (a push in between is lost) */
+       :: else -> break
+       od;
+       chlen = 0; iph = sph; iS = 1; i = 0;
+#ifdef PROTO_T_TOGGLE
+       iT = sT;
 #endif
-     d_step {
-       /* wait_on(wake_word_, seen): FUTEX_WAIT compares and sleeps atomically */
+       act = A_SLEEP
+     }
+#endif
+  :: atomic {
+       act == A_SLEEP ->
+       /* core::sleep_until_woken_locked: futex_wait(low 32 bits of inbox_, low32(w|S)):
+        * the kernel compares and sleeps atomically.  TRUNC32: a non-null pointer's low
+        * half may be zero, so only phase, S and bit 3 are sure to be compared. */
        if
-       :: ww == seen -> wwait = 1
-       :: else -> skip                                 /* EAGAIN */
+       :: iS && iph == sph && CMPFLAG == sT && chlen == 0 -> wwait = 1
+#if TRUNC32
+       :: iS && iph == sph && CMPFLAG == sT && chlen > 0 -> wwait = 1   /* low half equal */
+#endif
+       :: !(iS && iph == sph && CMPFLAG == sT && chlen == 0) -> skip     /* EAGAIN */
        fi;
-       seen = 0; act = A_WAIT
+       sph = 0; sT = 0; act = A_WAIT
      }
   :: d_step {
        act == A_WAIT && wwait == 1 && spur > 0 -> spur--; wwait = 0   /* spurious / EINTR */
      }
   :: d_step {
-       act == A_WAIT && wwait == 0 ->                  /* woken (or EAGAIN): wait_on returns */
-       mtx == 0 -> mtx = 1; wsleep = 0; TOP()          /* lock.lock(); worker_sleeping_ = false */
+       act == A_WAIT && wwait == 0 ->
+       /* woken (or EAGAIN): lock the desk; clear S if the word still has it with a
+        * null pointer (CAS(x, x & ~S), retried while that holds); loop */
+       if
+       :: iS && chlen == 0 -> iS = 0
+       :: else -> skip
+       fi;
+       TAKE()
      }
   :: act == A_EXIT -> break                            /* next_task returned nullptr */
   od;
   /* core::run: the postlude runs; the OS thread ends. */
   skip;
   d_step {
-    assert(qlen == 0);                                 /* P4: join drains */
+    assert(qlen == 0 && chlen == 0 && pret == 0);      /* P4: join drains */
     worker_exited = 1
   }
 }
@@ -450,15 +669,6 @@ proctype worker()
 #define OUT_TIMEOUT 1   /* timeout_error: withdrawn */
 #define OUT_STOPPED 2   /* stopped_error: refused */
 
-/* mailbox::link_task (src/mailbox.cpp, src/worker.cpp): lock held; links, or refuses when the phase is not
- * running (a plain thread's submit is open only while running). */
-inline ACCEPT_LOCKED() {
-  if
-  :: phase == RUNNING -> ok = 1; LINK(r); WAKE_LOCKED(wk)   /* link_locked; wake_key_locked */
-  :: else -> ok = 0; mtx = 0                                /* unlock; throw stopped_error */
-  fi
-}
-
 /* The CAS of completion::park_for: compare_exchange_strong(kPending -> kSleeping, acquire) */
 inline CAS() {
   if
@@ -466,6 +676,22 @@ inline CAS() {
   :: else -> casr = cs[s]
   fi
 }
+
+#ifndef NK0
+#define NK0 NK        /* STOP: hand-offs of submitter 0, the one that may stop */
+#endif
+#if STOP
+#define KMAX ((s == 0) -> NK0 : NK)
+#else
+#define KMAX NK
+#endif
+
+/* STOP: submitter 0 may stop here for ever (never scheduled again). */
+#if STOP
+#define STOPPOINT :: s == 0 -> stopped = 1; goto end_stopped
+#else
+#define STOPPOINT
+#endif
 
 proctype submitter(byte s)
 {
@@ -477,14 +703,23 @@ proctype submitter(byte s)
   byte casr;       /* the value compare_exchange_strong found */
   byte out;
   byte j;
+  bit  inch;       /* (withdraw: the record is still in the chain) */
+#ifdef BUG_PUSH_PHASE_STALE
+  byte wptr;       /* the pointer of the word the push read */
+#endif
 
   do
-  :: k == NK -> break
-  :: k < NK ->
+  :: k == KMAX -> break
+  :: k < KMAX ->
      /* thread.hpp: thread::submit / submit_for: `detail::submit_record<F> record(f);`
       * the record is built in this frame (the same stack slot every time); then
-      * mailbox::link_task.  One step: building the record touches only this frame. */
+      * mailbox::push(record, other_thread, refusable).  One step (see Abstractions):
+      * building the record, the load, the phase check, inbox_next and the CAS. */
      atomic {
+       if
+       STOPPOINT                                       /* before its read (or after) */
+       :: true -> skip
+       fi;
        r = s * NK + k;
        gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
        wexp[s] = 0; expired[s] = 0;
@@ -494,23 +729,39 @@ proctype submitter(byte s)
        :: timed = 1                                    /* submit_for -> submit_and_wait_until */
 #if DEADLINE
        :: timed = 1; expired[s] = 1;                   /* the deadline already passed at the call: */
-          out = OUT_TIMEOUT; goto ret                  /* timeout_error, never linked */
+          out = OUT_TIMEOUT; goto ret                  /* timeout_error, never pushed */
 #endif
        fi;
        tmd[s] = timed;
 #endif
-#ifdef BUG_ACCEPT_PHASE_OUTSIDE_LOCK
-       mtx == 0 -> mtx = 1; ok = (phase == RUNNING); mtx = 0
+#ifdef BUG_PUSH_PHASE_STALE
+       goto pread
      };
-     if
-     :: ok -> d_step { mtx == 0 -> mtx = 1; LINK(r); WAKE_LOCKED(wk) }   /* BUG: re-locked */
-     :: else -> skip
-     fi;
+pread:
+     atomic {                                          /* w = inbox_.load(relaxed); phase check */
+       if
+       STOPPOINT
+       :: iph == RUNNING -> ok = 1; wptr = HEAD
+       :: iph != RUNNING -> ok = 0; out = OUT_STOPPED; goto ret
+       fi
+     };
      atomic {
+       if
+       STOPPOINT                                       /* after its read, before the CAS */
+       :: HEAD == wptr -> PUSH(r)                      /* BUG: the CAS ignores the phase bits */
+       :: HEAD != wptr -> goto pread                   /* failure reloads w */
+       fi;
+       wptr = 0;
 #else
-       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(mailbox::lock_) */
-       ACCEPT_LOCKED();
+       if
+       :: iph == RUNNING -> ok = 1; PUSH(r)            /* open(phase(w), other): CAS */
+       :: else -> ok = 0                               /* throw stopped_error: nothing linked */
+       fi;
 #endif
+       if
+       :: s == 0 && ok && STOP -> acc0 = 1
+       :: else -> skip
+       fi;
        if
        :: !ok -> out = OUT_STOPPED; goto ret           /* refused: never linked, never runs */
        :: ok && !wk && timed -> goto tloop
@@ -519,7 +770,11 @@ proctype submitter(byte s)
        fi
      };
      atomic {
-       WAKE_WORKER; wk = 0;                            /* wake_one(&wake_word_) after unlock */
+       if
+       STOPPOINT                                       /* after the CAS, before its wake */
+       :: true -> skip
+       fi;
+       wwait = 0; wk = 0;                              /* if S(w): wake_one(&inbox_) */
        if
        :: timed -> goto tloop
        :: else -> goto park
@@ -527,8 +782,7 @@ proctype submitter(byte s)
      };
 
      /* ---- completion::wait(ahead) (task_node.hpp) -----------------------------------
-      * spin_until(done()) (skipped when ahead >= 2, see mailbox::link_task's queued_count_)
-      * only reads state_; the CAS in park_for reads it too and
+      * spin_until(done()) only reads state_; the CAS in park_for reads it too and
       * returns true on kDone, so the spin's reads are folded into the CAS below, and so
       * is park_for's final `return done()`.  Returning from the futex wait (swait[s]
       * back to 0) is folded into the next CAS: nobody else can set swait[s] again. */
@@ -546,6 +800,9 @@ park:                                                  /* while (!park_for(max))
           fi
         }
      :: d_step { swait[s] == 1 && spur > 0 -> spur--; swait[s] = 0 }; goto park   /* spurious */
+#if STOP
+     :: atomic { s == 0 -> stopped = 1; goto end_stopped }   /* stops while waiting */
+#endif
      fi;
      /* wait_on(state_, kSleeping): the kernel compares and sleeps atomically */
 #ifdef BUG_CALLER_NO_ANNOUNCE
@@ -556,13 +813,11 @@ park:                                                  /* while (!park_for(max))
      goto park;
 
      /* ---- completion::wait_until(deadline) ------------------------------------------
-      * Its reads of state_ -- `if (done()) return true`, the spin on done() || deadline,
-      * and `left <= 0: return done()` at the top of the loop -- all have the same shape:
-      * read state_; kDone -> return true; else, if the deadline passed -> return false.
-      * The acquire load may return a stale value, so "deadline passed" is allowed even
-      * when state_ is already kDone: withdraw() then fails and wait() finds kDone.
-      * The timed futex wait may return at any moment (ETIMEDOUT), which subsumes its
-      * wake-ups, spurious or not: it is modelled as a plain delay (no swait). */
+      * Its reads of state_ all have the same shape: read state_; kDone -> return true;
+      * else, if the deadline passed -> return false.  The acquire load may return a
+      * stale value, so "deadline passed" is allowed even when state_ is already kDone:
+      * withdraw() then fails and wait() finds kDone.  The timed futex wait may return at
+      * any moment (ETIMEDOUT), which subsumes its wake-ups: a plain delay (no swait). */
 tloop:
      if
      :: cs[s] == kDone -> goto got                     /* done(): return true */
@@ -573,13 +828,20 @@ tloop:
           :: else -> casr = 0; goto tloop              /* wait_on_for(...); loop */
           fi
         }
+#if STOP
+     :: atomic { s == 0 -> stopped = 1; goto end_stopped }   /* stops while waiting */
+#endif
      :: d_step {                                       /* deadline: return false, so */
-          mtx == 0 -> mtx = 1;                         /* mailbox::withdraw: lock_guard */
 #if DEADLINE
           expired[s] = 1;                              /* (time has passed the deadline) */
 #endif
+          /* mailbox::withdraw(n), under the desk: drain_locked(), then
+           * if (ready_.is_linked(n)) { ready_.remove(n); return true; } return false; */
+#ifndef BUG_WITHDRAW_NO_DRAIN
+          DRAIN(0, j);
+#endif
 #ifdef BUG_WITHDRAW_NO_QUEUED_CHECK
-          if :: true ->                                /* BUG: no `if (!n.queued) return false` */
+          if :: true ->                                /* BUG: no is_linked(n) check */
 #else
           if
           :: queued[s] ->                              /* still linked: not started */
@@ -592,12 +854,12 @@ tloop:
              if
              :: j < qlen ->
                 if
-                :: j > 0 -> ACCESS(q[j - 1])           /* n.prev->next = n.next */
-                :: else -> skip                        /* head_ = n.next */
+                :: j > 0 -> ACCESS(q[j - 1])           /* n.prev's hook (next) */
+                :: else -> skip
                 fi;
                 if
-                :: j + 1 < qlen -> ACCESS(q[j + 1])    /* n.next->prev = n.prev */
-                :: else -> skip                        /* tail_ = n.prev */
+                :: j + 1 < qlen -> ACCESS(q[j + 1])    /* n.next's hook (prev) */
+                :: else -> skip
                 fi;
                 do
                 :: j + 1 < qlen -> q[j] = q[j + 1]; j++
@@ -606,15 +868,35 @@ tloop:
                 qlen--; q[qlen] = NONE
              :: else -> skip                           /* (only with the BUG: not linked) */
              fi;
-             queued[s] = 0;                            /* n.queued = false */
-             has_work = (qlen > 0);                    /* has_work_.store(head_ != nullptr) */
+             j = 0;                                    /* (ghost: no longer accepted) */
+             do
+             :: j < fqlen && fq[j] != r -> j++
+             :: else -> break
+             od;
+             if
+             :: j < fqlen ->
+                do
+                :: j + 1 < fqlen -> fq[j] = fq[j + 1]; j++
+                :: else -> break
+                od;
+                fqlen--; fq[fqlen] = NONE
+             :: else -> skip
+             fi;
+             queued[s] = 0;                            /* unlinked */
              ok = 1
 #ifndef BUG_WITHDRAW_NO_QUEUED_CHECK
-          :: else -> ok = 0                            /* the worker started it */
+          :: else ->                                   /* the worker popped it */
+             j = 0;
+             do
+             :: j < chlen && ch[j] != r -> j++
+             :: else -> break
+             od;
+             inch = (j < chlen);
+             assert(!inch);                            /* P1: so it was popped, really */
+             ok = 0
 #endif
           fi;
-          j = 0;
-          mtx = 0
+          j = 0
         };
         if
         :: ok -> out = OUT_TIMEOUT; goto ret           /* throw timeout_error: never runs */
@@ -641,34 +923,50 @@ ret:
        fi;
        live[s] = 0; k++;
        if
-       :: k == NK -> finished++                       /* (ghost: this thread is done) */
+       :: k == KMAX -> finished++                     /* (ghost: this thread is done) */
        :: else -> skip
        fi;
-       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0
+       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0;
+       if
+       :: s == 0 -> acc0 = 0
+       :: else -> skip
+       fi
      }
-  od
+  od;
+#if STOP
+  goto fin;
+end_stopped:                                           /* P7: stopped for ever: a valid end */
+  (0);
+fin:
+#endif
+  skip
 }
 
 /* ================================================================================== */
 proctype joiner()
 {
   bit wk;
-  /* core::join -> mailbox::stop_accepting (src/mailbox.cpp, src/worker.cpp) */
+#if JOIN == 1
+  finished + stopped == NS;                            /* joins after the others returned */
+#elif JOIN == 2
+  if                                                   /* (the choice is made first) */
+  :: skip                                              /* at any moment */
+  :: true -> finished + stopped == NS                  /* or only after the others returned */
+  fi;
+#endif
+  /* core::join -> mailbox::stop_accepting: w = load; do { if phase(w) != running:
+   * break } while (!CAS(w -> ptr(w) | draining | S(w) | T(w))); if S(w): wake_one */
   d_step {
-    mtx == 0 -> mtx = 1;
     if
-    :: phase == RUNNING -> phase = DRAINING
-    :: else -> skip
+    :: iph == RUNNING -> iph = DRAINING; wk = iS
+    :: else -> wk = 0
     fi;
-    has_work = 1;                                      /* has_work_.store(true, relaxed) */
 #ifdef BUG_JOIN_NO_WAKE
-    wk = 0; mtx = 0
-#else
-    WAKE_LOCKED(wk)                                    /* wake_key_locked(lock) */
+    wk = 0
 #endif
   };
   if
-  :: wk -> WAKE_WORKER                                 /* wake_one(&wake_word_) */
+  :: wk -> wwait = 0                                   /* wake_one(&inbox_) */
   :: else -> skip
   fi;
   worker_exited == 1;                                  /* os_thread_->join() */
@@ -676,41 +974,43 @@ proctype joiner()
 }
 
 /* ================================================================================== */
-/* Coroutine returns (include/ste/task.hpp, submit_async_awaiter).  A coroutine running
- * on this thread does `co_await other.submit_async(t)`: await_suspend calls
- * core::announce_comeback() on this thread (the worker, see the A_RUN option in the worker),
- * then hands `t` to the other thread.  When `t` finishes there, done() calls
- * mailbox::link_comeback(back_, true) from that thread: this process.  (Every withdraw_comeback
- * call site -- submit_async_awaiter::await_suspend's catch and done() when
- * origin->is_current(), announce_comeback's deadlock path, promise_base::finish_awaited after
- * its try_announce_comeback -- runs on this thread itself, inside the task that announced,
- * where ++/-- of comebacks_.pending_ within one task is invisible to the close decision;
- * with -DCANCEL_OFF_THREAD this process may instead call withdraw_comeback from the other
- * thread -- see the README, W1.)  The task<T> rendezvous's own use of
- * try_announce_comeback / link_comeback / withdraw_comeback is modelled in rendezvous.pml. */
+/* Coroutine comebacks (include/ste/task.hpp, submit_async_awaiter).  A coroutine on
+ * this thread does `co_await other.submit_async(t)`: await_suspend announces on this
+ * thread (the worker, see its announce step); when `t` finishes on the other thread,
+ * done() calls mailbox::link_comeback(back_, r) from there: this process.  Comebacks
+ * withdrawn on the thread (CANCEL) are never linked (rcan). */
 proctype returner(byte i)
 {
   byte r = NR + i;
   bit wk;
 end_unannounced:                                       /* (never announced: a valid end) */
-  rbegun > i;                                          /* announce_comeback() happened */
+  rbegun > i && !rcan[i];                              /* announce_comeback() happened */
+#ifdef BUG_CANCEL_OFF_THREAD
   if
-  :: d_step { mtx == 0 -> mtx = 1; pret--; LINK(r); WAKE_LOCKED(wk) }  /* link_comeback(n, true) */
-#ifdef CANCEL_OFF_THREAD
-  :: d_step {                                          /* mailbox::withdraw_comeback() */
-       mtx == 0 -> mtx = 1;                            /* std::unique_lock lock(mailbox::lock_) */
-       pret--; rlive[i] = 0;                           /* --comebacks_.pending_ (the coroutine goes on elsewhere) */
-#ifndef BUG_CANCEL_NO_HAS_WORK
-       has_work = 1;                                   /* has_work_.store(true, relaxed) */
-#endif
-       WAKE_LOCKED(wk)                                 /* wake_key_locked(lock) */
-     }
-#endif
+  :: skip
+  :: d_step {                                          /* BUG: mailbox::withdraw_comeback */
+       pret--; rlive[i] = 0                            /* from this thread, under the desk */
+     };
+     goto end_withdrawn
   fi;
+#endif
+#ifdef BUG_SETTLE_AT_LINK
+  d_step { pret-- };                                   /* BUG: settled by the linker, first */
+#endif
+  atomic {
+    /* mailbox::link_comeback(n, r): push, never refused; the comeback keeps the thread
+     * open until the worker pops n (STE_ASSERT(phase != closed)) */
+    assert(iph != CLOSED);
+    PUSH(r); racc[i] = 1
+  };
   if
-  :: wk -> WAKE_WORKER                                 /* wake_one(&wake_word_) */
+  :: wk -> wwait = 0                                   /* if S(w): wake_one(&inbox_) */
   :: else -> skip
-  fi
+  fi;
+#ifdef BUG_CANCEL_OFF_THREAD
+end_withdrawn:
+#endif
+  skip
 }
 
 /* ================================================================================== */
@@ -720,7 +1020,7 @@ init
   atomic {
     x = 0;
     do
-    :: x < NT -> q[x] = NONE; x++
+    :: x < NT -> q[x] = NONE; ch[x] = NONE; fq[x] = NONE; x++
     :: else -> break
     od;
     run worker();
@@ -738,12 +1038,13 @@ init
     x = 0
   };
   /* Everyone else finished (returners never announced wait forever at a valid end). */
-  worker_exited && finished == NS + 1;
-  /* Submitters checked their own outcome when they returned.  Returns: linked <=> ran. */
+  worker_exited && finished + stopped == NS + 1;
+  /* Submitters checked their own outcome when they returned.  Comebacks: linked <=> ran. */
   x = 0;
   do
   :: x < RETURNS -> assert(racc[x] == rran[x]); x++
   :: else -> break
   od;
-  assert(qlen == 0 && joined && phase == CLOSED)       /* P4 */
+  assert(qlen == 0 && chlen == 0 && fqlen == 0 && joined && iph == CLOSED);   /* P4 */
+  assert(!stopped || !acc0 || ran[0] || wexp[0])       /* P7: the stopped one's record ran */
 }
