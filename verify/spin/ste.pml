@@ -136,8 +136,8 @@
  *     return the older value too: the spin may end at any moment, whatever it saw.
  *   - Purely local steps and reads that commute (a futex wait returning, a spin's
  *     repeated reads that the next CAS repeats) are merged into the next visible step.
- *   - DEADLINE=0 (the largest configuration only): the worker starts every record it
- *     pops.  Expiring a timed record instead is the same protocol step as running it
+ *   - DEADLINE=0 (where a search would be too large or slow): the worker starts every
+ *     record it pops.  Expiring a timed record instead is the same protocol step as running it
  *     with an empty f -- the same exchange(kDone, release), the same last touch, the
  *     same wake -- so P1-P5, P7, P8 carry over; the deadline decision itself (P6) is
  *     checked exhaustively in every configuration built with DEADLINE=1.
