@@ -686,6 +686,7 @@ struct shape {
   bool timed[2][2];    // [caller][call]: submit_for
   bool racing_join;
   int delay;           // preempt(delay) before each push (1: none)
+  int join_delay;      // the racing joiner: preempt(join_delay) before stop_accepting
 };
 static shape g_shape;
 
@@ -807,7 +808,7 @@ struct handoff_test : rl::test_suite<handoff_test<Threads>, Threads> {
       // blocked for ever: Relacy reports a DEADLOCK.
       if (++returned == k && !g_shape.racing_join) c.stop_accepting();
     } else {
-      preempt(8);          // core::join -> stop_accepting, at a random moment
+      preempt(g_shape.join_delay);  // core::join -> stop_accepting, at a random moment
       c.stop_accepting();
     }
   }
@@ -1314,12 +1315,13 @@ int main(int argc, char** argv) {
   if (g_weak == B_SPEC_TOGGLE_T_LOW_ADDR) handoff::g_addr_shift = 4;
   using handoff::g_shape;
   using handoff::shape;
-  // {callers, calls per caller, submit_for? [caller][call], racing joiner, delay}
-  static shape const kHandoff = {2, 2, {{false, true}, {false, true}}, true, 1};
-  static shape const kPushDrain = {2, 2, {{false, false}, {false, false}}, false, 1};
-  static shape const kJoinRefusal = {2, 2, {{false, false}, {false, false}}, true, 3};
-  static shape const kWithdraw = {2, 2, {{false, false}, {true, true}}, false, 1};
-  static shape const kSleepWake = {2, 2, {{false, false}, {false, false}}, false, 6};
+  // {callers, calls per caller, submit_for? [caller][call], racing joiner, delay,
+  //  joiner's delay}
+  static shape const kHandoff = {2, 2, {{false, true}, {false, true}}, true, 1, 40};
+  static shape const kPushDrain = {2, 2, {{false, false}, {false, false}}, false, 1, 1};
+  static shape const kJoinRefusal = {2, 2, {{false, false}, {false, false}}, true, 3, 24};
+  static shape const kWithdraw = {2, 2, {{false, false}, {true, true}}, false, 1, 1};
+  static shape const kSleepWake = {2, 2, {{false, false}, {false, false}}, false, 6, 1};
   if (test == "handoff-futex" || test == "handoff-parkinglot") {
     handoff::g_parking_lot = test == "handoff-parkinglot";
     g_shape = kHandoff;
