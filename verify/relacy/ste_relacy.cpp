@@ -6,46 +6,71 @@
 // (rl::var) that is not ordered by happens-before with a conflicting one is a DATA RACE.
 //
 // Relacy needs its own atomic, lock and variable types, so the protocol is re-expressed
-// here in a small harness, step by step; every step names the C++ it mirrors
-// (file:function).  Build: g++ -std=c++11 -O2 ste_relacy.cpp (verify/run does it).
-// (relacy_std.hpp clashes with libstdc++ 12's <atomic>, so the rl:: names are used.)
+// here in a small harness, step by step; every step names the C++ it mirrors.  Build:
+// g++ -std=c++11 -O2 ste_relacy.cpp (verify/run does it).  (relacy_std.hpp clashes with
+// libstdc++ 12's <atomic>, so the rl:: names are used.)
+//
+// The hand-off mirrored here is the lock-free inbox of issue 12 (the protocol of
+// "The lock-free inbox", verify/README.md §2): producers push onto one atomic word
+// (mailbox::push), the worker and timed submitters take the whole chain under the desk
+// (mailbox::drain_locked) into the worker-side FIFO ready_; the worker sleeps on the
+// word itself (core::next_task -> wait_for_work_locked / sleep_until_woken_locked).
+// The desk is a priority-inheriting pthread mutex in the code (not ste's own lock), so
+// it is an rl::mutex here: its orders are the mutex's, not something to check.
 //
 // Usage: ste_relacy <test> <iterations> [<variant>]
-//   tests:    handoff-futex, handoff-parkinglot, bound, rendezvous-ste,
+//   tests:    handoff-futex, handoff-parkinglot, inbox-push-drain, inbox-release-sequence,
+//             inbox-join-refusal, inbox-withdraw, inbox-sleep-wake, bound, rendezvous-ste,
 //             rendezvous-ste-parkinglot, rendezvous-plain, rendezvous-plain-parkinglot
 //   variants: none (default) or one of the names in kWeakNames below.
 // Prints "RESULT <test> <variant> <SUCCESS|what Relacy found> iterations=<n> <stats>"
-// (n: the schedules run, or the one that failed; stats: lock_sleeps=, how often a thread
-// really slept in the queue's spin_lock, and for the rendezvous tests how often each
-// branch of the protocol was taken).  Exit status 0 when Relacy found nothing, 1 when it
-// found an error, 2 on bad usage.  Relacy's report goes to stderr.
+// (n: the schedules run, or the one that failed; stats: how often the worker really
+// slept on the inbox word, how often a producer (or joiner, or withdrawer) issued a wake
+// because it saw S, how many drains took more than one node, how many pushes were
+// refused, how many withdrawals unlinked their record or came too late, and for the
+// rendezvous tests how often each branch of the protocol was taken).  Exit status 0 when Relacy
+// found nothing, 1 when it found an error, 2 on bad usage.  Relacy's report goes to
+// stderr.
 //
 // What each test mirrors:
-//   handoff-*  mailbox::link_task / mailbox::withdraw / core::next_task / mailbox::stop_accepting /
-//              mailbox::wake_key_locked / mailbox::link_locked (src/mailbox.cpp, src/worker.cpp), the queue's
-//              three-state spin_lock (spin_lock.hpp: lock / lock_contended / unlock, its
-//              sleeping path through wait_on / wake_one), submit_record::run and
-//              completion (task_node.hpp), core::submit_and_wait[_until] (src/mailbox.cpp, src/worker.cpp,
-//              core.hpp), wait_on / wait_on_for / wake_one / wake_all (src/wait_futex.cpp, wait_parking_lot.cpp):
-//              4 threads — the worker,
-//              caller A (submit, then submit_for), caller B (submit, then submit_for) and
-//              a joiner racing them.  Timers, returns and bound values are left out.
+//   handoff-*  mailbox::push / mailbox::drain_locked / mailbox::withdraw /
+//              core::next_task (wait_for_work_locked, sleep_until_woken_locked) /
+//              mailbox::stop_accepting (src/mailbox.cpp, src/worker.cpp),
+//              submit_record::run and completion (task_node.hpp),
+//              core::submit_and_wait[_until], wait_on / wait_on_for / wake_one /
+//              wake_all (src/wait_futex.cpp, src/wait_parking_lot.cpp): 4 threads — the
+//              worker, caller A (submit, then submit_for), caller B (submit, then
+//              submit_for) and a joiner racing them.  Timers, comebacks and bound values
+//              are left out.
 //              -futex:      futex waits (the Linux path).  Relacy's futex wake needs the
 //                           atomic object itself, so records are not destroyed; when its
 //                           caller returns, the frame is "re-used" (overwritten), and a
-//                           late touch by the worker races with that.
-//              -parkinglot: the portable parking lot of src/wait_futex.cpp, wait_parking_lot.cpp (mutex + condvar
-//                           buckets; a waker touches the bucket, never the word), so each
-//                           record really is destroyed when its caller returns: a later
-//                           touch is a race or "ACCESS TO FREED MEMORY".
+//                           late touch by the worker or a drainer races with that.
+//              -parkinglot: the portable parking lot (mutex + condvar buckets; a waker
+//                           touches the bucket, never the word), so each record really
+//                           is destroyed when its caller returns: a later touch is a race
+//                           or "ACCESS TO FREED MEMORY".
+//   inbox-push-drain        the same pieces, 2 callers x 2 submit, no racing join: the
+//              last caller to return joins, so nothing rescues a lost wake-up (a
+//              submitter left waiting is a DEADLOCK); FIFO (P8) asserted.
+//   inbox-release-sequence  3 producers push on top of each other; the worker then takes
+//              all three with one drain (one acquire CAS on the last value) and reads
+//              every node's inbox_next and contents.
+//   inbox-join-refusal      2 callers x 2 submit + a joiner at a random moment: an
+//              accepted task runs exactly once, a refused one never, and no push is
+//              accepted after join's phase CAS in the word's modification order.
+//   inbox-withdraw          caller A: 2 submit; caller B: 2 submit_for (deadlines at
+//              Relacy's choice: withdraw under the desk); the last caller to return joins.
+//   inbox-sleep-wake        2 callers x 2 submit, each push delayed by a random number of
+//              turns so that the worker is idle / asleep when it arrives; last one joins.
 //   rendezvous-*  the task<T> rendezvous: promise_base::start_awaited / finish_awaited
-//              (include/ste/task.hpp) with mailbox::try_announce_comeback / withdraw_comeback /
-//              link_comeback and the worker loop (src/mailbox.cpp, src/worker.cpp); see namespace
-//              rendezvous below.
+//              (include/ste/task.hpp) with mailbox::try_announce_comeback /
+//              withdraw_comeback / link_comeback (a never-refused push) and the worker
+//              loop; see namespace rendezvous below.
 //   bound      bound<T>::box::destroy_value / release (include/ste/bound.hpp),
-//              bound_registry::destroy_all (src/mailbox.cpp, src/worker.cpp), bound<T>::operator bool and
-//              drop(): join() destroys the value on the worker while the handle, whose
-//              reset was refused, looks at it from another thread and drops its reference.
+//              bound_registry::destroy_all, bound<T>::operator bool and drop(): join()
+//              destroys the value on the worker while the handle, whose reset was
+//              refused, looks at it from another thread and drops its reference.
 
 #include <relacy/relacy.hpp>
 
@@ -66,21 +91,33 @@ enum weak_id {
   W_DONE_LOAD,        // completion::done: state_.load(acquire)
   W_CAS_FAILURE,      // completion::park_for: CAS(acquire): the failure order
   W_CAS_SUCCESS,      // completion::park_for: CAS(acquire): the success order
-  W_PARKING_LOAD,     // src/wait_futex.cpp, wait_parking_lot.cpp parking lot wait_on: word.load(acquire)
+  W_PARKING_LOAD,     // parking lot wait_on: word.load(acquire)
   W_ALIVE_STORE,      // bound<T>::box::destroy_value: alive.store(false, release)
   W_ALIVE_LOAD,       // bound<T>::operator bool: alive.load(acquire)
   W_OWNERS_RELAXED,   // bound<T>::box::release: owners.fetch_sub(1, acq_rel) -> relaxed
   W_OWNERS_NO_RELEASE,  // ... -> acquire
   W_OWNERS_NO_ACQUIRE,  // ... -> release
-  W_LOCK_ACQUIRE,     // spin_lock::lock / lock_contended: every acquire of state_ (the
-                      // fast-path CAS, the spin's CAS, the sleeping exchange(kSleepers))
-  W_LOCK_SLEEP_ACQUIRE,  // spin_lock::lock_contended: exchange(kSleepers, acquire) only
-  W_LOCK_RELEASE,     // spin_lock::unlock: state_.exchange(kFree, release)
+  // The inbox (mailbox::push / drain_locked / stop_accepting / the worker's sleep):
+  W_PUSH_RELEASE,     // mailbox::push: CAS success order release -> relaxed (every push)
+  W_PUSH_RELEASE_ONE, // ... only the pushes of caller 0 (producer 0) relaxed
+  W_DRAIN_ACQUIRE,    // mailbox::drain_locked: CAS success order acquire -> relaxed
+  W_JOIN_CAS,         // mailbox::stop_accepting: phase CAS acq_rel -> relaxed
+  W_SLEEP_CAS,        // sleep_until_woken_locked: the S CAS acq_rel -> relaxed
   // Seeded protocol bugs (not orders), to show the harness can see them at all:
   B_TOUCH_AFTER_SIGNAL,  // the worker reads the result slot after the exchange
-  B_WAKE_WORD_LATE,      // next_task reads wake_word_ after unlocking
   B_NO_ANNOUNCE,         // park_for sleeps on kPending without the CAS to kSleeping
-  B_LOCK_NO_WAKE,        // spin_lock::unlock stores kFree and never wakes a sleeper
+  B_PUSH_STALE_S,        // push decides to wake from its first load, not the replaced value
+  B_WORKER_NO_S,         // the worker sleeps on the word without setting S
+  B_SLEEP_NO_RECHECK,    // the worker sets S on whatever the word holds, sleeps on that
+  B_PUSH_NO_RECHECK,     // push checks the phase on its first load only, not after a retry
+  B_DRAIN_NO_REVERSE,    // drain appends the LIFO chain as it is (newest first)
+  B_PRODUCER_CLEARS_S,   // push clears S in its CAS (only the first producer wakes)
+  // The protocol exactly as /tmp/inbox-protocol.md (2026-12-01) writes it, where it
+  // differs from what this harness mirrors (see verify/README.md §2, "Found"):
+  B_SPEC_WITHDRAW_KEEPS_S,  // F1: a withdrawer's drain keeps S and does not wake
+  B_SPEC_TOGGLE_T,          // F2: bit 3 toggled by every push (T), not "non-empty" (N)
+  B_SPEC_CLOSE_STRICT,      // F3: the close CAS expects S clear (null|draining|T)
+  B_SPEC_TOGGLE_T_LOW_ADDR, // T as written, but node addresses with non-zero low 32 bits
   // The task<T> rendezvous (include/ste/task.hpp, promise_base), test rendezvous-*:
   W_RV_AWAITER_CAS,          // start_awaited: CAS kRunning->kAwaiterSuspended acq_rel -> relaxed
   W_RV_AWAITER_CAS_ACQUIRE,  // ... acq_rel -> acquire (no release)
@@ -103,9 +140,11 @@ enum weak_id {
 static char const* const kWeakNames[] = {
     "none",         "signal-exchange", "done-load",        "cas-failure",
     "cas-success",  "parking-load",    "alive-store",      "alive-load",
-    "owners-relaxed", "owners-no-release", "owners-no-acquire", "lock-acquire",
-    "lock-sleep-acquire", "lock-release",
-    "bug-touch-after-signal", "bug-wake-word-late", "bug-no-announce", "bug-lock-no-wake",
+    "owners-relaxed", "owners-no-release", "owners-no-acquire",
+    "push-release", "push-release-one", "drain-acquire", "join-cas", "sleep-cas",
+    "bug-touch-after-signal", "bug-no-announce", "bug-push-stale-s", "bug-worker-no-s",
+    "bug-sleep-no-recheck", "bug-push-no-recheck", "bug-drain-no-reverse",
+    "bug-producer-clears-s", "spec-withdraw-keeps-s", "spec-toggle-t", "spec-close-strict", "spec-toggle-t-low-addr",
     "awaiter-cas", "awaiter-cas-acquire", "awaiter-cas-release", "awaiter-cas-success",
     "awaiter-store", "finisher-load", "finisher-cas", "finisher-cas-acquire",
     "finisher-cas-release", "finisher-cas-success", "waiting-cas", "waiting-cas-acquire",
@@ -130,16 +169,22 @@ static rl::memory_order owners_order() {
 }
 
 // --------------------------------------------------------------------------------------
-// The hand-off: queue, worker, completion, withdrawal, join.
+// The hand-off: inbox, desk, worker, completion, withdrawal, join.
 
 namespace handoff {
 
 enum { kPending = 0, kSleeping = 1, kDone = 2 };  // completion::state_ (task_node.hpp)
-enum { running = 0, draining = 1, closed = 2 };    // mailbox::phase (core.hpp)
+enum { running = 0, draining = 1, closed = 2 };    // mailbox phase, bits 0-1 of inbox_
 enum { kSpin = 2 };  // spin_until's iterations (wait.hpp), kept short for the search
 
-static bool g_parking_lot = false;  // which wait primitive (src/wait_futex.cpp, wait_parking_lot.cpp) to mirror
-static unsigned long g_lock_sleeps = 0;  // ghost: times a thread really slept in spin_lock
+static bool g_parking_lot = false;  // which wait primitive to mirror
+// Ghost statistics (plain counters: Relacy runs one fiber at a time).
+static unsigned long g_sleeps = 0;    // the worker really slept on the inbox word
+static unsigned long g_wakes = 0;     // wake_one(&inbox_) issued (someone saw S)
+static unsigned long g_batches = 0;   // drains that took more than one node
+static unsigned long g_refused = 0;   // pushes refused (stopped_error)
+static unsigned long g_withdrawn = 0; // withdrawals that unlinked the record
+static unsigned long g_too_late = 0;  // withdrawals that found it popped (the worker decides)
 // Ghost statistics of the rendezvous tests: how often each branch was taken.
 enum { P_INLINE, P_AWAITER_FIRST, P_FIN_SAW_SUSPENDED, P_ON_THREAD, P_FIN_CAS_FAILED, P_WAITING,
        P_WAIT_SLEPT, P_WAIT_CAS_FAILED, P_COUNT };
@@ -148,28 +193,59 @@ static char const* const kPathNames[P_COUNT] = {
     "inline", "awaiter-cas-first", "finisher-saw-suspended", "on-thread", "finisher-cas-failed",
     "finisher-waiting", "waiter-slept", "waiting-cas-failed"};
 
-// task_node (task_node.hpp) + submit_record<F> (the only kind of node in this test).
+// task_node (task_node.hpp) + submit_record<F>.
 struct record {
-  rl::var<record*> next;   // task_node::next   (queue lock)
-  rl::var<record*> prev;   // task_node::prev   (queue lock)
-  rl::var<bool> queued;    // task_node::queued (queue lock)
-  rl::var<int> invoke;     // task_node::invoke: read by the worker before running
-  rl::atomic<int> state;  // completion::state_
-  rl::var<rl::var<int>*> f;  // submit_record::f: the callable in the caller's frame
-  rl::var<int> result;     // submit_record::result (result_slot)
-  int id;                  // ghost: which call this is (not part of the record's memory)
-  record() : next(0), prev(0), queued(false), invoke(1), state(kPending), f(0), result(0), id(-1) {}
+  rl::var<record*> inbox_next;  // task_node::inbox_next: written by the pusher before
+                                // its CAS, read by a drainer after its acquire CAS
+  rl::var<record*> next;        // task_node::queue_hook (in ready_; the desk)
+  rl::var<record*> prev;        // task_node::queue_hook (the desk)
+  rl::var<bool> linked;         // queue_hook linked: accepted and not started (the desk)
+  rl::var<int> invoke;          // task_node::invoke: read by the worker before running
+  rl::var<bool> comeback;       // task_node comeback marker: settled when popped
+  rl::atomic<int> state;        // completion::state_
+  rl::var<rl::var<int>*> f;     // submit_record::f: the callable in the caller's frame
+  rl::var<int> result;          // submit_record::result (result_slot)
+  int id;                       // ghost: which call this is
+  unsigned slot;                // ghost: its "address" in the inbox word (see encode)
+  unsigned seq;                 // ghost: position of its accepting CAS (P8)
+  record()
+      : inbox_next(0), next(0), prev(0), linked(false), invoke(1), comeback(false),
+        state(kPending), f(0), result(0), id(-1), slot(0), seq(0) {}
 };
 
-// One bucket of the portable parking lot (src/wait_futex.cpp, wait_parking_lot.cpp, "Elsewhere"): every address
-// hashes to it, the worst case for stale wake-ups.
+// ---- the inbox word (mailbox::inbox_, a std::atomic<std::uintptr_t>) -------------------
+// bits 0-1 phase, bit 2 S, bit 3 N (this harness; see F2) or T (the written protocol),
+// the rest the newest node.  Node "addresses" are slot numbers shifted left by 32: every
+// node address has zero low 32 bits, the worst case for a futex that compares 32 bits
+// (with real alignas(16) addresses the low bits are usually, not always, non-zero;
+// variant spec-toggle-t-low-addr shifts by 4 instead: every address has non-zero low
+// 32 bits).
+typedef unsigned long word_t;  // std::uintptr_t on the 64-bit targets
+enum { kMaxSlots = 8 };
+static word_t const kPhaseMask = 3, kS = 4, kBit3 = 8;
+static int g_addr_shift = 32;
+static record* g_slots[kMaxSlots + 1];  // ghost: slot -> record (the pointer's target)
+
+static inline int phase_of(word_t w) { return (int)(w & kPhaseMask); }
+static inline bool s_of(word_t w) { return (w & kS) != 0; }
+static inline unsigned slot_of(word_t w) { return (unsigned)(w >> g_addr_shift); }
+static inline record* ptr_of(word_t w) { return g_slots[slot_of(w)]; }  // slot 0: null
+static inline word_t encode(record* n) { return (word_t)n->slot << g_addr_shift; }
+static inline unsigned low32(word_t w) { return (unsigned)(w & 0xffffffffu); }
+static void bind_slot(record* n, unsigned slot) {
+  RL_ASSERT(slot >= 1 && slot <= kMaxSlots);
+  n->slot = slot;
+  g_slots[slot] = n;
+}
+
+// One bucket of the portable parking lot: every address hashes to it, the worst case
+// for stale wake-ups.
 struct bucket {
   rl::mutex mutex;
   rl::condition_variable cv;
 };
 
-
-// ---- src/wait_futex.cpp, wait_parking_lot.cpp -------------------------------------------------------------------
+// ---- src/wait_futex.cpp, src/wait_parking_lot.cpp --------------------------------------
 struct waits {
   bucket lot;
 
@@ -200,15 +276,51 @@ struct waits {
     lot.mutex.unlock($);
   }
 
-  // wake_all(address) / wake_one(address): the address is a key only.  With futexes
-  // Relacy needs the atomic object itself (the kernel only hashes the address).
-  void wake_one(rl::atomic<int>* address) {
+  // The worker's sleep on the inbox word: futex_wait(low 32 bits of inbox_, expected).
+  // Relacy's rl_futex takes an atomic<int> only, so the futex is emulated on the 64-bit
+  // word the way Relacy emulates it on an int: a seq_cst fence, the compare (of the low
+  // 32 bits, as the kernel reads them) and the park in one step no waker can split (the
+  // kernel's bucket lock); a wake after the park unparks it and synchronises with it;
+  // spurious returns are allowed.  Parking-lot flavour: the compare under the bucket
+  // mutex, the condvar wait.  Returns whether it really slept (ghost).
+  bool wait_on_word(rl::atomic<word_t>& word, unsigned expected) {
     if (!g_parking_lot) {
-      rl::rl_futex(address, rl::RL_FUTEX_WAKE, 1, 0, 0, 0, $);  // FUTEX_WAKE_PRIVATE, 1
+      rl::context& c = rl::ctx();
+      c.sched();
+      c.atomic_thread_fence_seq_cst();
+      word_t v;
+      {
+        rl::preemption_disabler pd(c);
+        v = word.load(rl::mo_acquire, $);
+      }
+      if (low32(v) != expected) return false;  // EAGAIN
+      rl::unpark_reason const r = word.wait(c, false, true, $);
+      return r == rl::unpark_reason_normal || r == rl::unpark_reason_spurious;
+    }
+    lot.mutex.lock($);
+    bool const slept = low32(word.load(rl::mo_relaxed, $)) == expected;
+    if (slept) lot.cv.wait(lot.mutex, $);
+    lot.mutex.unlock($);
+    return slept;
+  }
+  // wake_one(&inbox_): the address is a key only (the core may be gone by now).
+  void wake_word(rl::atomic<word_t>* address) {
+    ++g_wakes;
+    if (!g_parking_lot) {
+      rl::context& c = rl::ctx();
+      c.sched();
+      c.atomic_thread_fence_seq_cst();
+      address->wake(c, 1, $);
       return;
     }
-    wake_all(address);  // src/wait_futex.cpp, wait_parking_lot.cpp: the buckets are shared, so wake_one is wake_all
+    (void)address;  // bucket_for(address): never dereferenced
+    lot.mutex.lock($);
+    lot.mutex.unlock($);
+    lot.cv.notify_all($);
   }
+
+  // wake_all(address) / wake_one(address): the address is a key only.  With futexes
+  // Relacy needs the atomic object itself (the kernel only hashes the address).
   void wake_all(rl::atomic<int>* address) {
     if (!g_parking_lot) {
       rl::rl_futex(address, rl::RL_FUTEX_WAKE, INT_MAX, 0, 0, 0, $);
@@ -221,7 +333,7 @@ struct waits {
   }
 };
 
-// ---- completion (task_node.hpp) ----------------------------------------------------------
+// ---- completion (task_node.hpp): unchanged by the inbox --------------------------------
 struct completion_ops {
   waits& w;
   explicit completion_ops(waits& w_) : w(w_) {}
@@ -229,11 +341,13 @@ struct completion_ops {
   // completion::signal: the worker's last touch of the record.
   void signal(record* r) {
     rl::atomic<int>* const key = &r->state;  // computed before the exchange
+    // release: publishes the result (and everything the task did) to the caller's
+    // acquire in done() / park_for's CAS.
     if (r->state.exchange((int)kDone, order(W_SIGNAL_EXCHANGE, rl::mo_release), $) == kSleeping)
       w.wake_all(key);  // the address as a key only
   }
 
-  // completion::done
+  // completion::done: acquire pairs with signal's release (the result is readable).
   bool done(record* r) { return r->state.load(order(W_DONE_LOAD, rl::mo_acquire), $) == kDone; }
 
   // completion::park_for: announce the sleep (CAS acquire, also on failure), sleep.
@@ -254,6 +368,7 @@ struct completion_ops {
       announced = r->state.compare_exchange_strong(expected, (int)kSleeping, rl::mo_relaxed, $);
       if (!announced) rl::atomic_thread_fence(rl::mo_acquire, $);
     } else {
+      // failure acquire: a failed CAS that reads kDone pairs with signal's release.
       rl::memory_order const failure = g_weak == W_CAS_FAILURE ? rl::mo_relaxed : rl::mo_acquire;
       announced = r->state.compare_exchange_strong(expected, (int)kSleeping, rl::mo_acquire, $,
                                                    failure, $);
@@ -295,208 +410,288 @@ struct completion_ops {
   }
 };
 
-// ---- spin_lock (include/ste/detail/spin_lock.hpp): the queue lock ----------------------
-// A three-state lock: a CAS fast path, a bounded spin, then sleeping on the lock word
-// (wait_on / wake_one of src/wait_futex.cpp, wait_parking_lot.cpp: the futex, or the parking lot) as kSleepers.
-enum { kFree = 0, kHeld = 1, kSleepers = 2 };  // spin_lock::kFree / kHeld / kSleepers
-// kPauses + kYields (128 + 16 in the code): each iteration only re-reads the word, so
-// fewer iterations are a subset of the code's interleavings; 2 keeps the sleeping path
-// (which is what needs checking) frequent in the random schedules.
-enum { kLockSpins = 2 };
-
-static rl::memory_order lock_sleep_order() {
-  return g_weak == W_LOCK_ACQUIRE || g_weak == W_LOCK_SLEEP_ACQUIRE ? rl::mo_relaxed
-                                                                    : rl::mo_acquire;
+// Gives the other threads up to n-1 turns (a preemption point Relacy would not see:
+// Relacy switches threads only at synchronisation operations).
+static void preempt(int n) {
+  for (int i = (int)rl::rand(n); i != 0; --i) rl::yield(1, $);
 }
 
-struct spin_lock {
-  rl::atomic<int> state;  // spin_lock::state_
-  waits* w;               // the wait primitive (src/wait_futex.cpp, wait_parking_lot.cpp)
-  explicit spin_lock(waits* w_) : state(kFree), w(w_) {}
-  // spin_lock::lock
-  void lock(rl::debug_info_param) {
-    int expected = kFree;
-    if (state.compare_exchange_strong(expected, (int)kHeld, order(W_LOCK_ACQUIRE, rl::mo_acquire), $))
-      return;
-    lock_contended();
-  }
-  // spin_lock::lock_contended
-  void lock_contended() {
-    for (int spins = 0; spins < kLockSpins; ++spins) {
-      if (state.load(rl::mo_relaxed, $) == kFree) {
-        int expected = kFree;
-        if (state.compare_exchange_strong(expected, (int)kHeld, order(W_LOCK_ACQUIRE, rl::mo_acquire), $))
-          return;
-      }
-      rl::yield(1, $);  // cpu_relax() / std::this_thread::yield()
-    }
-    // while (state_.exchange(kSleepers, acquire) != kFree) wait_on(state_, kSleepers);
-    while (state.exchange((int)kSleepers, lock_sleep_order(), $) != kFree)
-      if (w->wait_on(state, kSleepers)) ++g_lock_sleeps;
-  }
-  // spin_lock::unlock
-  void unlock(rl::debug_info_param) {
-    if (g_weak == B_LOCK_NO_WAKE) {  // BUG: frees the lock, never wakes a sleeper
-      state.store((int)kFree, rl::mo_release, $);
-      return;
-    }
-    // if (state_.exchange(kFree, release) == kSleepers) wake_one(&state_);
-    if (state.exchange((int)kFree, order(W_LOCK_RELEASE, rl::mo_release), $) == kSleepers) w->wake_one(&state);
-  }
-};
-
-// ---- core (core.hpp / src/mailbox.cpp, src/worker.cpp) ------------------------------------------------------
+// ---- core: the mailbox (src/mailbox.cpp) and the worker's loop (src/worker.cpp) -------
 struct core {
-  waits w;                         // (declared first: the lock sleeps through it)
-  spin_lock queue_mutex;           // mailbox::lock_ (a spin_lock)
-  rl::var<int> queued_count;       // mailbox::queue_.size()
-  rl::var<record*> head, tail;      // mailbox::queue_ / tail_
-  rl::var<int> phase;               // mailbox::phase_
-  rl::var<bool> worker_sleeping;    // mailbox::worker_sleeping_
-  rl::atomic<bool> has_work;       // mailbox::has_work_ (relaxed)
-  rl::atomic<int> wake_word;       // mailbox::wake_word_ (relaxed, under the lock)
-  rl::var<int> pending_returns;     // comebacks::pending_ (0 in the handoff tests)
+  waits w;
+  rl::atomic<word_t> inbox;        // mailbox::inbox_
+  rl::mutex desk;                  // mailbox::desk_ (PTHREAD_PRIO_INHERIT in the code)
+  rl::var<record*> head, tail;     // mailbox::ready_ (the desk)
+  rl::var<int> ready_count;        // ready_.size() (the desk)
+  rl::atomic<int> ready_size_hint; // mailbox::ready_size_hint_ (relaxed: a hint)
+  rl::var<int> pending;            // comebacks_ announced, not yet settled (the desk)
   completion_ops c;
-  core() : queue_mutex(&w), queued_count(0), head(0), tail(0), phase(running), worker_sleeping(false),
-           has_work(false), wake_word(0), pending_returns(0), c(w) {}
+  // Ghosts (Relacy runs one fiber at a time; an RMW's success is its place in the
+  // word's modification order, so a counter bumped right after it counts that order).
+  unsigned cas_seq;        // successful pushes and phase changes so far
+  unsigned join_seq;       // position of join's phase CAS (0: not yet)
+  unsigned last_appended;  // seq of the last node appended to ready_
+  unsigned last_started;   // seq of the last node popped
+  core()
+      : inbox(0), head(0), tail(0), ready_count(0), ready_size_hint(0), pending(0), c(w),
+        cas_seq(0), join_seq(0), last_appended(0), last_started(0) {}
 
-  // mailbox::wake_key_locked (lock held; unlocks)
-  void wake_key_locked() {
-    if (!worker_sleeping($)) {
-      queue_mutex.unlock($);
-      return;
-    }
-    worker_sleeping($) = false;
-    wake_word.fetch_add(1, rl::mo_relaxed, $);
-    queue_mutex.unlock($);
-    w.wake_all(&wake_word);  // wake_one(&wake_word_): the worker is the only waiter
+  // What bit 3 becomes on a push / a drain: N ("non-empty": set by every push, cleared by
+  // every drain) in this harness; the written protocol's T toggles on every push and is
+  // kept by a drain (variant spec-toggle-t).
+  static word_t bit3_after_push(word_t w) {
+    return toggle_t() ? (w & kBit3) ^ kBit3 : kBit3;
+  }
+  static word_t bit3_after_drain(word_t w) { return toggle_t() ? (w & kBit3) : 0; }
+  static bool toggle_t() { return g_weak == B_SPEC_TOGGLE_T || g_weak == B_SPEC_TOGGLE_T_LOW_ADDR; }
+
+  static rl::memory_order push_order(record* n) {
+    if (g_weak == W_PUSH_RELEASE || (g_weak == W_PUSH_RELEASE_ONE && n->id == 0))
+      return rl::mo_relaxed;
+    return rl::mo_release;
   }
 
-  // mailbox::link_locked
-  void link_locked(record* n) {
+  // mailbox::push(n, who, refusable): -1 = stopped_error (every caller here is off the
+  // thread: open only while running), else the "ahead" hint.
+  int push(record* n, bool refusable) {
+    // The hint is read before the CAS: after it the producer touches nothing of the core.
+    int const hint = ready_size_hint.load(rl::mo_relaxed, $);
+    // relaxed: only a guess for the CAS, which re-reads the word; nothing is read through it.
+    word_t w = inbox.load(rl::mo_relaxed, $);
+    bool const first_s = s_of(w);  // (for bug-push-stale-s only)
+    bool checked = false;
+    for (;;) {
+      if (refusable && !(checked && g_weak == B_PUSH_NO_RECHECK) && phase_of(w) != running) {
+        RL_ASSERT(join_seq != 0);  // it read join's phase (or later): refused after join
+        ++g_refused;
+        return -1;                 // throw stopped_error: nothing linked
+      }
+      checked = true;
+      if (!refusable) RL_ASSERT(phase_of(w) != closed);  // never-refused: never meets closed
+      n->inbox_next($) = ptr_of(w);  // plain: published by the CAS below
+      word_t s = w & kS;             // producers never clear S ...
+      if (g_weak == B_PRODUCER_CLEARS_S) s = 0;  // (BUG: ... but this one does)
+      word_t const nw = encode(n) | (word_t)phase_of(w) | s | bit3_after_push(w);
+      // success release: heads a release sequence (every later modification of inbox_ is
+      // an RMW) that the drainer's acquire CAS reads from: inbox_next and the record's
+      // contents (invoke, f, what f refers to) happen-before the drainer reads them.
+      // failure relaxed: w is reloaded and the loop retries; nothing is read through it.
+      if (inbox.compare_exchange_weak(w, nw, push_order(n), $, rl::mo_relaxed, $)) break;
+    }
+    n->seq = ++cas_seq;  // ghost: accepted here, in the word's modification order
+    if (refusable) RL_ASSERT(join_seq == 0);  // exact refusal: no accept after join's CAS
+    // w is the value the CAS replaced: if it had S the worker sleeps (or is about to) on
+    // a value this push changed: wake it.  Address only.
+    bool const wake = g_weak == B_PUSH_STALE_S ? first_s : s_of(w);
+    if (wake) w_wake();  // inbox_ only as a key: the core may be gone by now
+    return hint + (slot_of(w) != 0 ? 1 : 0);
+  }
+
+  // ready_.push_back (the desk)
+  void append_locked(record* n) {
+    RL_ASSERT(n->seq > last_appended);  // P8: ready_ is in CAS order
+    last_appended = n->seq;
     n->next($) = 0;
     n->prev($) = tail($);
-    n->queued($) = true;
-    if (tail($) != 0)
-      tail($)->next($) = n;
-    else
-      head($) = n;
+    n->linked($) = true;
+    if (tail($) != 0) tail($)->next($) = n; else head($) = n;
     tail($) = n;
-    queued_count($) = queued_count($) + 1;
-    has_work.store(true, rl::mo_relaxed, $);
+    ready_count($) = ready_count($) + 1;
+    ready_size_hint.store(ready_count($), rl::mo_relaxed, $);
   }
 
-  // mailbox::link_task: -1 = stopped_error (callers here are plain threads), else how many
-  // tasks were queued ahead
-  int accept(record* n) {
-    queue_mutex.lock($);
-    if (phase($) != running) {
-      queue_mutex.unlock($);
-      return -1;
-    }
-    int const ahead = queued_count($);
-    link_locked(n);
-    wake_key_locked();
-    return ahead;
-  }
-
-  // mailbox::withdraw
-  bool withdraw(record* n) {
-    queue_mutex.lock($);
-    if (!n->queued($)) {
-      queue_mutex.unlock($);
-      return false;
-    }
+  // ready_.remove (the desk)
+  void unlink_locked(record* n) {
     record* const p = n->prev($);
     record* const x = n->next($);
     if (p != 0) p->next($) = x; else head($) = x;
     if (x != 0) x->prev($) = p; else tail($) = p;
-    n->queued($) = false;
-    queued_count($) = queued_count($) - 1;
-    has_work.store(head($) != 0, rl::mo_relaxed, $);
-    queue_mutex.unlock($);
-    return true;
+    n->linked($) = false;
+    ready_count($) = ready_count($) - 1;
+    ready_size_hint.store(ready_count($), rl::mo_relaxed, $);
   }
 
-  // mailbox::try_announce_comeback, called on the thread itself (open while draining)
+  // mailbox::drain_locked(by_worker): move the inbox chain to the back of ready_.
+  void drain_locked(bool by_worker) {
+    word_t w = inbox.load(rl::mo_relaxed, $);  // relaxed: the CAS re-reads it
+    while (slot_of(w) != 0) {
+      // Only the worker may clear S when it drains: it is awake.  A withdrawer that takes
+      // a chain while S is set clears S too and wakes the worker before it drops the desk
+      // (F1): the nodes it moved are the worker's work now, and S cleared makes the word
+      // differ from every value the worker compares against (those all have S).
+      // (spec-withdraw-keeps-s: the written protocol, which keeps S and does not wake.)
+      bool const keep_s = !by_worker && g_weak == B_SPEC_WITHDRAW_KEEPS_S && s_of(w);
+      word_t const nw = (word_t)phase_of(w) | (keep_s ? kS : 0) | bit3_after_drain(w);
+      // success acquire: reads the last push's value, so it synchronises with every push
+      // before it (one release sequence): every node's inbox_next and contents are
+      // visible.  failure relaxed: w is reloaded and the loop retries.
+      if (inbox.compare_exchange_weak(w, nw, order(W_DRAIN_ACQUIRE, rl::mo_acquire), $,
+                                      rl::mo_relaxed, $)) {
+        record* chain[kMaxSlots];
+        int n = 0;
+        for (record* p = ptr_of(w); p != 0; p = p->inbox_next($)) {  // newest first
+          RL_ASSERT(n < kMaxSlots);
+          chain[n++] = p;
+        }
+        if (n > 1) ++g_batches;
+        if (g_weak == B_DRAIN_NO_REVERSE)  // BUG: the LIFO order as it is
+          for (int i = 0; i < n; ++i) append_locked(chain[i]);
+        else  // reversed: oldest first, ready_ stays in CAS order
+          for (int i = n - 1; i >= 0; --i) append_locked(chain[i]);
+        if (!by_worker && s_of(w) && !keep_s) w_wake();
+        return;
+      }
+    }
+  }
+  void w_wake() { w.wake_word(&inbox); }
+
+  // mailbox::withdraw(n) (a timed submitter whose deadline passed)
+  bool withdraw(record* n) {
+    desk.lock($);
+    drain_locked(false);  // everything pushed so far (n too) is in ready_ now
+    if (n->linked($)) {   // not started: withdrawn, never runs
+      unlink_locked(n);
+      desk.unlock($);
+      ++g_withdrawn;
+      return true;
+    }
+    ++g_too_late;
+    desk.unlock($);  // the worker popped it: it runs (or expires) and signals
+    return false;
+  }
+
+  // mailbox::try_announce_comeback, called on the thread itself (open unless closed)
   bool try_announce_comeback() {
-    queue_mutex.lock($);
-    bool const open = phase($) != closed;  // running || (draining && is_current())
-    if (open) pending_returns($) = pending_returns($) + 1;
-    queue_mutex.unlock($);
+    desk.lock($);
+    bool const open = phase_of(inbox.load(rl::mo_relaxed, $)) != closed;
+    if (open) pending($) = pending($) + 1;
+    desk.unlock($);
     return open;
   }
 
-  // mailbox::withdraw_comeback (without a record)
+  // mailbox::withdraw_comeback (on the thread itself: the worker is awake, no wake)
   void withdraw_comeback() {
-    queue_mutex.lock($);
-    pending_returns($) = pending_returns($) - 1;
-    has_work.store(true, rl::mo_relaxed, $);
-    wake_key_locked();
+    desk.lock($);
+    pending($) = pending($) - 1;
+    desk.unlock($);
   }
 
-  // mailbox::link_comeback(n, /*announced=*/true) (without a record): never refused
+  // mailbox::link_comeback(n, r): a never-refused push of a comeback node
   void link_comeback(record* n) {
-    queue_mutex.lock($);
-    RL_ASSERT(phase($) != closed);  // an announced return keeps the thread open
-    pending_returns($) = pending_returns($) - 1;
-    link_locked(n);
-    wake_key_locked();
+    n->comeback($) = true;
+    push(n, false);
   }
 
   // mailbox::stop_accepting (join)
   void stop_accepting() {
-    queue_mutex.lock($);
-    if (phase($) == running) phase($) = draining;
-    has_work.store(true, rl::mo_relaxed, $);
-    wake_key_locked();
+    word_t w = inbox.load(rl::mo_relaxed, $);
+    bool changed = false;
+    while (phase_of(w) == running) {
+      // acq_rel, as written; what it orders is argued in verify/README.md §2 (join-cas).
+      // The refusal needs no order: the pushes and this CAS are all RMWs on one word, so
+      // a push after it in the modification order reads draining.
+      if (inbox.compare_exchange_weak(w, (w & ~kPhaseMask) | (word_t)draining,
+                                      order(W_JOIN_CAS, rl::mo_acq_rel), $, rl::mo_relaxed, $)) {
+        changed = true;
+        break;
+      }
+    }
+    if (changed) join_seq = ++cas_seq;
+    if (s_of(w)) w_wake();  // the worker sleeps on a value this CAS changed
   }
 
-  // core::next_task(nullptr) without timers and bound values
-  record* next_task(bool& draining_seen) {
-    queue_mutex.lock($);
+  // core::next_task (no timers, no bound values): the desk is held throughout, except
+  // where dropped below.  nullptr: drained and closed.
+  record* next_task() {
+    desk.lock($);
     for (;;) {
-      if (phase($) != running) draining_seen = true;
-      if (record* n = head($)) {
-        head($) = n->next($);
-        if (head($) != 0) head($)->prev($) = 0; else tail($) = 0;
-        n->queued($) = false;
-        queued_count($) = queued_count($) - 1;
-        has_work.store(head($) != 0, rl::mo_relaxed, $);
-        queue_mutex.unlock($);
+      if (head($) == 0) drain_locked(true);
+      if (record* n = head($)) {  // ready_.pop_front(): unlinked = started
+        unlink_locked(n);
+        RL_ASSERT(n->seq > last_started);  // P8: started in CAS order
+        last_started = n->seq;
+        if (n->comeback($)) pending($) = pending($) - 1;  // comebacks_.settle
+        desk.unlock($);
         return n;
       }
-      if (draining_seen && pending_returns($) == 0) {
-        queue_mutex.unlock($);
-        // destroy_bound_values(): see the bound test
-        queue_mutex.lock($);
-        if (head($) != 0 || pending_returns($) != 0) continue;
-        phase($) = closed;
-        queue_mutex.unlock($);
+      word_t const cur = inbox.load(rl::mo_relaxed, $);  // relaxed: re-read by the CASes below
+      if (slot_of(cur) != 0) continue;  // pushed since the drain: take it
+      if (phase_of(cur) != running && pending($) == 0) {
+        // close: bound values are destroyed with the desk dropped, then re-checked
+        desk.unlock($);
+        desk.lock($);
+        if (head($) != 0 || pending($) != 0) continue;
+        word_t e = inbox.load(rl::mo_relaxed, $);
+        if (slot_of(e) != 0) continue;
+        RL_ASSERT(phase_of(e) == draining);
+        // CAS(e -> null|closed|T), from the value as loaded, S whatever it is (F3: the
+        // written CAS(null|draining|T -> null|closed|T) expects S clear, but S can be set
+        // here -- the worker's one clear CAS after waking lost against join's phase CAS --
+        // and then it fails for ever: the worker loops at full speed and never exits).
+        // relaxed: nothing is published or read through it; a failure means something was
+        // pushed (a never-refused link): loop and take it.
+        if (g_weak == B_SPEC_CLOSE_STRICT) e &= ~kS;
+        if (!inbox.compare_exchange_strong(e, (e & kBit3) | (word_t)closed, rl::mo_relaxed, $))
+          continue;
+        desk.unlock($);
         return 0;
       }
-      has_work.store(false, rl::mo_relaxed, $);
-      queue_mutex.unlock($);
-      bool more = false;
-      for (int i = 0; i < kSpin && !more; ++i) more = has_work.load(rl::mo_relaxed, $);
-      queue_mutex.lock($);
-      if (more || head($) != 0 || (phase($) != running && !draining_seen)) continue;
-      worker_sleeping($) = true;
-      int seen = 0;
-      if (g_weak != B_WAKE_WORD_LATE) seen = wake_word.load(rl::mo_relaxed, $);
-      queue_mutex.unlock($);
-      if (g_weak == B_WAKE_WORD_LATE) seen = wake_word.load(rl::mo_relaxed, $);  // BUG
-      w.wait_on(wake_word, seen);
-      queue_mutex.lock($);
-      worker_sleeping($) = false;
+      // wait_for_work_locked: nothing taken, ptr null.
+      word_t const seen = cur;
+      desk.unlock($);
+      for (int i = 0; i < kSpin; ++i)  // spin (<= 50 us) until the word changes
+        if (inbox.load(rl::mo_relaxed, $) != seen) break;
+      desk.lock($);
+      word_t const now = inbox.load(rl::mo_relaxed, $);
+      word_t expected = seen;
+      if (g_weak == B_SLEEP_NO_RECHECK) {
+        expected = now;  // BUG: no re-check; sets S on whatever is there
+      } else if (head($) != 0 || slot_of(now) != 0 || phase_of(now) != phase_of(seen)) {
+        continue;  // work arrived (a withdrawer drained, a push, or join): loop
+      }
+      // sleep_until_woken_locked: announce the sleep in the word.  A failure means the
+      // word changed since `seen`: loop (failure relaxed: nothing read through it).
+      // acq_rel, as written (sleep-cas shows what Relacy makes of it).
+      if (g_weak != B_WORKER_NO_S) {
+        if (!inbox.compare_exchange_strong(expected, expected | kS, order(W_SLEEP_CAS, rl::mo_acq_rel), $,
+                                           rl::mo_relaxed, $))
+          continue;
+        expected |= kS;
+      }
+      desk.unlock($);
+      // Every later push (or join, or withdrawer's drain) sees S in the value its RMW
+      // replaces and wakes after it; if that comes before this wait, the compare fails.
+      if (w.wait_on_word(inbox, low32(expected))) ++g_sleeps;
+      desk.lock($);
+      // clear S if the word still has it with a null pointer: one CAS (relaxed: S is a
+      // hint to the producers; nothing is published or read through it).  It can fail (a
+      // push came: the next drain clears S; or join's phase CAS came: S stays set while
+      // the worker is awake -- harmless, see the close above, F3).
+      word_t x = inbox.load(rl::mo_relaxed, $);
+      if (s_of(x) && slot_of(x) == 0) inbox.compare_exchange_strong(x, x & ~kS, rl::mo_relaxed, $);
     }
   }
 };
 
-enum { kCalls = 4 };  // 0: A's submit, 1: A's submit_for, 2: B's submit, 3: B's submit_for
+// ---- the hand-off tests ---------------------------------------------------------------
+enum { kMaxCalls = 4 };
 enum { kNone = 0, kValue = 1, kTimeout = 2, kStopped = 3 };  // how a call returned
 
-struct handoff_test : rl::test_suite<handoff_test, 4> {
+// A test's shape: callers (threads 1..), their calls (submit or submit_for), whether a
+// separate joiner races them (else the last caller to return joins), and how many turns
+// a caller may be delayed before each push.
+struct shape {
+  int callers;
+  int calls;           // per caller
+  bool timed[2][2];    // [caller][call]: submit_for
+  bool racing_join;
+  int delay;           // preempt(delay) before each push (1: none)
+  int join_delay;      // the racing joiner: preempt(join_delay) before stop_accepting
+};
+static shape g_shape;
+
+template <int Threads>
+struct handoff_test : rl::test_suite<handoff_test<Threads>, Threads> {
   core c;
   // The callers' frames: the callable's data (f refers to the caller's local `input`)
   // and the record, for each call.  Kept in the test object so that a late touch reads
@@ -506,20 +701,25 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
     alignas(record) unsigned char record_buf[sizeof(record)];
     rl::var<int>* input;
     record* rec;
-  } frames[kCalls];
+  } frames[kMaxCalls];
   // Ghost bookkeeping (plain ints: Relacy runs one fiber at a time).
-  int ran[kCalls];
-  int outcome[kCalls];
+  int ran[kMaxCalls];
+  int outcome[kMaxCalls];
+  int returned;  // callers done
   bool worker_done;
 
+  int ncalls() const { return g_shape.callers * g_shape.calls; }
+
   void before() {
-    for (int i = 0; i < kCalls; ++i) ran[i] = outcome[i] = 0, frames[i].rec = 0, frames[i].input = 0;
+    for (int i = 0; i < kMaxCalls; ++i) ran[i] = outcome[i] = 0, frames[i].rec = 0, frames[i].input = 0;
+    for (int i = 0; i <= kMaxSlots; ++i) g_slots[i] = 0;
+    returned = 0;
     worker_done = false;
   }
 
   void after() {
     RL_ASSERT(worker_done);
-    for (int i = 0; i < kCalls; ++i) {
+    for (int i = 0; i < ncalls(); ++i) {
       RL_ASSERT(outcome[i] != kNone);                    // every call returned
       if (outcome[i] == kValue) RL_ASSERT(ran[i] == 1);  // ran exactly once
       else RL_ASSERT(ran[i] == 0);                       // withdrawn / refused: never ran
@@ -530,10 +730,9 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
     }
   }
 
-  // ---- the worker: core::run ---------------------------------------------------------
+  // ---- the worker: core::run -----------------------------------------------------------
   void worker() {
-    bool draining_seen = false;                   // core::draining_seen_
-    while (record* n = c.next_task(draining_seen)) {
+    while (record* n = c.next_task()) {
       // core::run_one -> n->invoke(n) -> submit_record::run
       RL_ASSERT(n->invoke($) == 1);               // reads n->invoke
       rl::var<int>* const in = n->f($);           // self->f: the caller's callable
@@ -543,16 +742,16 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
       ++ran[id];
       n->result($) = v * 10 + 7;                  // result_slot::run: value_.emplace(...)
       c.c.signal(n);                              // the last touch of *n
-      // Relacy switches threads only at synchronisation operations; the OS may preempt
-      // the worker anywhere, in particular here, so give the caller its chance to
-      // return (and its frame to die) before the worker goes on.
+      // The OS may preempt the worker anywhere, in particular here, so give the caller
+      // its chance to return (and its frame to die) before the worker goes on.
       rl::yield(1, $);
       if (g_weak == B_TOUCH_AFTER_SIGNAL) RL_ASSERT(n->result($) != 12345);  // BUG: a touch after it
     }
     // core::run after the loop: drained and closed
-    c.queue_mutex.lock($);
-    RL_ASSERT(c.head($) == 0 && c.phase($) == closed && c.queued_count($) == 0);
-    c.queue_mutex.unlock($);
+    c.desk.lock($);
+    word_t const w = c.inbox.load(rl::mo_relaxed, $);
+    RL_ASSERT(c.head($) == 0 && c.ready_count($) == 0 && slot_of(w) == 0 && phase_of(w) == closed);
+    c.desk.unlock($);
     worker_done = true;
   }
 
@@ -564,11 +763,13 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
     fr.rec = r;
     r->f($) = fr.input;
     r->id = id;
-    int const ahead = c.accept(r);
+    bind_slot(r, (unsigned)id + 1);
+    preempt(g_shape.delay);
+    int const ahead = c.push(r, true);
     if (ahead < 0) {                                       // stopped_error: never ran
       outcome[id] = kStopped;
     } else if (!timed) {                                   // core::submit_and_wait
-      c.c.wait(r, ahead);                                  // n.done.wait(accept(n))
+      c.c.wait(r, ahead);                                  // n.done.wait(ahead)
       outcome[id] = kValue;
     } else if (c.c.wait_until(r)) {                        // core::submit_and_wait_until
       outcome[id] = kValue;
@@ -589,30 +790,88 @@ struct handoff_test : rl::test_suite<handoff_test, 4> {
     } else {
       r->result($) = -1;                                   // the frame is re-used: a late
       r->f($) = 0;                                         // touch races with these writes
+      r->inbox_next($) = 0;
+      r->linked($) = false;
       (*fr.input)($) = -1;
     }
   }
 
   void thread(unsigned index) {
-    switch (index) {
-      case 0: worker(); break;
-      case 1: call(0, false); call(1, true); break;
-      case 2: call(2, false); call(3, true); break;
-      case 3: c.stop_accepting(); break;                   // core::join -> stop_accepting
+    int const k = g_shape.callers;
+    if (index == 0) {
+      worker();
+    } else if ((int)index <= k) {
+      int const caller = (int)index - 1;
+      for (int j = 0; j < g_shape.calls; ++j) call(caller * g_shape.calls + j, g_shape.timed[caller][j]);
+      // Without a racing joiner, the last caller to return joins: nothing else wakes a
+      // worker that missed a push, so a lost wake-up leaves a caller (and the worker)
+      // blocked for ever: Relacy reports a DEADLOCK.
+      if (++returned == k && !g_shape.racing_join) c.stop_accepting();
+    } else {
+      preempt(g_shape.join_delay);  // core::join -> stop_accepting, at a random moment
+      c.stop_accepting();
     }
+  }
+};
+
+// inbox-release-sequence: 3 producers push one record each; the worker waits until all
+// three CASes happened (a ghost count), then drains once: one acquire CAS that reads the
+// last push's value must make all three records readable.
+struct release_sequence_test : rl::test_suite<release_sequence_test, 4> {
+  core c;
+  record recs[3];
+  rl::var<int> inputs[3];  // the producers' locals the callables refer to
+  int pushed;              // ghost
+
+  void before() {
+    for (int i = 0; i <= kMaxSlots; ++i) g_slots[i] = 0;
+    for (int i = 0; i < 3; ++i) {
+      recs[i].id = i;
+      bind_slot(&recs[i], (unsigned)i + 1);
+    }
+    pushed = 0;
+  }
+
+  void thread(unsigned index) {
+    if (index < 3) {
+      // a producer: fill the record (plain writes), push it.  mailbox::push
+      inputs[index]($) = 100 + (int)index;
+      recs[index].f($) = &inputs[index];
+      recs[index].invoke($) = 1;
+      RL_ASSERT(c.push(&recs[index], true) >= 0);
+      ++pushed;
+      return;
+    }
+    while (pushed < 3) rl::yield(1, $);  // the worker comes late (ghost wait: no sync)
+    c.desk.lock($);
+    c.drain_locked(true);  // one acquire CAS on the word
+    RL_ASSERT(c.ready_count($) == 3);
+    unsigned last = 0;
+    for (int i = 0; i < 3; ++i) {  // core::next_task pops; submit_record::run reads
+      record* const n = c.head($);
+      c.unlink_locked(n);
+      RL_ASSERT(n->seq > last);  // P8
+      last = n->seq;
+      RL_ASSERT(n->invoke($) == 1);
+      RL_ASSERT((*n->f($))($) == 100 + n->id);
+    }
+    c.desk.unlock($);
   }
 };
 
 }  // namespace handoff
 
+
 // --------------------------------------------------------------------------------------
 // The task<T> rendezvous (include/ste/task.hpp: promise_base::start_awaited and
 // finish_awaited).  An awaiter on thread A starts the task (`co_await task`); the task
 // suspends inside A's resume() and goes to another thread, where it finishes:
-//   rendezvous-ste    a ste thread B (`co_await B.schedule()`): B's queue, spin_lock,
-//                     comebacks_.pending_ (try_announce_comeback / withdraw_comeback /
-//                     link_comeback), its worker loop, and a join of B racing it all (the
-//                     schedule may then be refused: the task finishes inline on A).
+//   rendezvous-ste    a ste thread B (`co_await B.schedule()`): B's inbox (the schedule
+//                     node is a refusable push, back_ a never-refused comeback push),
+//                     its desk, comebacks_ (try_announce_comeback / withdraw_comeback on
+//                     B itself, settled when the worker pops back_), its worker loop, and
+//                     a join of B racing it all (the schedule may then be refused: the
+//                     task finishes inline on A).
 //   rendezvous-plain  a plain thread P (the task awaited something P completes): P
 //                     sleeps until the awaiter has suspended.
 // -parkinglot: the same with the portable parking lot (the frame is really freed).
@@ -624,6 +883,8 @@ namespace rendezvous {
 using handoff::core;
 using handoff::record;
 using handoff::waits;
+using handoff::bind_slot;
+using handoff::word_t;
 using handoff::g_parking_lot;
 
 enum { kRunning = 0, kFinishedInline = 1, kAwaiterSuspended = 2, kFinishedOnThread = 3,
@@ -666,6 +927,8 @@ struct frame {
     value($) = -1;
     back.next($) = 0;
     start.next($) = 0;
+    back.inbox_next($) = 0;
+    start.inbox_next($) = 0;
   }
 };
 
@@ -693,10 +956,7 @@ static bool cas(rl::atomic<int>& a, int& expected, int desired, int relaxed_id, 
 }
 
 // What both tests share: the frame, the awaiter's side, the resumption, the plain wait.
-// Gives the other threads up to n-1 turns (a preemption point Relacy would not see).
-static void preempt(int n) {
-  for (int i = (int)rl::rand(n); i != 0; --i) rl::yield(1, $);
-}
+using handoff::preempt;
 
 struct rv {
   alignas(frame) unsigned char buf[sizeof(frame)];
@@ -709,6 +969,8 @@ struct rv {
 
   void init() {
     fr = g_parking_lot ? new frame() : new (buf) frame();
+    bind_slot(&fr->start, 1);  // the nodes' "addresses" in B's inbox word
+    bind_slot(&fr->back, 2);
     resumed = 0;
     finished_on = 0;
     dead = false;
@@ -870,7 +1132,7 @@ struct ste_test : rl::test_suite<ste_test, 3> {
       // Thread A: co_await task -> task::awaiter::await_suspend -> start_awaited
       r.start(kThreadA);
       // ... the body reaches co_await B.schedule(): schedule_awaiter::await_suspend
-      if (c.accept(&r.fr->start) < 0) {
+      if (c.push(&r.fr->start, true) < 0) {  // mailbox::push (refusable, off the thread)
         // stopped_error (B is being joined), rethrown in the task: it ends here, inside
         // resume(): unhandled_exception stores it, final_awaiter -> finish_awaited
         r.fr->value($) = kError;
@@ -879,8 +1141,7 @@ struct ste_test : rl::test_suite<ste_test, 3> {
       r.after_resume();  // resume() returned
     } else if (index == 1) {
       // Thread B's worker: core::run
-      bool draining_seen = false;
-      while (record* n = c.next_task(draining_seen)) {
+      while (record* n = c.next_task()) {
         if (n->id == kStartNode) {
           // resume_node::run of schedule_awaiter: the task resumes on B and finishes
           RL_ASSERT(r.fr->local($) == 1);
@@ -893,9 +1154,11 @@ struct ste_test : rl::test_suite<ste_test, 3> {
           r.resume_awaiting(kThreadB, h);
         }
       }
-      c.queue_mutex.lock($);
-      RL_ASSERT(c.head($) == 0 && c.pending_returns($) == 0 && c.phase($) == handoff::closed);
-      c.queue_mutex.unlock($);
+      c.desk.lock($);
+      word_t const w = c.inbox.load(rl::mo_relaxed, $);
+      RL_ASSERT(c.head($) == 0 && c.pending($) == 0 && handoff::slot_of(w) == 0 &&
+                handoff::phase_of(w) == handoff::closed);
+      c.desk.unlock($);
       worker_done = true;
     } else {
       preempt(8);          // join() of B at a random moment,
@@ -1001,6 +1264,7 @@ struct bound_test : rl::test_suite<bound_test, 2> {
 
 }  // namespace boundt
 
+
 // --------------------------------------------------------------------------------------
 
 template <class Test>
@@ -1016,9 +1280,11 @@ static int run(char const* test, unsigned long iterations) {
   rl::simulate<Test>(p);
   bool const ok = p.test_result == rl::test_result_success;
   std::string const kind = rl::test_result_str(p.test_result);
-  std::printf("RESULT %s %s %s iterations=%lu lock_sleeps=%lu", test, kWeakNames[g_weak],
-              kind.c_str(), ok ? (unsigned long)iterations : (unsigned long)p.stop_iteration,
-              handoff::g_lock_sleeps);
+  std::printf("RESULT %s %s %s iterations=%lu sleeps=%lu wakes=%lu batches=%lu refused=%lu "
+              "withdrawn=%lu too-late=%lu", test, kWeakNames[g_weak], kind.c_str(),
+              ok ? (unsigned long)iterations : (unsigned long)p.stop_iteration,
+              handoff::g_sleeps, handoff::g_wakes, handoff::g_batches, handoff::g_refused,
+              handoff::g_withdrawn, handoff::g_too_late);
   if (std::strncmp(test, "rendezvous", 10) == 0)
     for (int i = 0; i < handoff::P_COUNT; ++i)
       std::printf(" %s=%lu", handoff::kPathNames[i], handoff::g_paths[i]);
@@ -1028,8 +1294,10 @@ static int run(char const* test, unsigned long iterations) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s handoff-futex|handoff-parkinglot|bound|rendezvous-ste[-parkinglot]|"
-                 "rendezvous-plain[-parkinglot] <iterations> [weakening]\n",
+    std::fprintf(stderr, "usage: %s handoff-futex|handoff-parkinglot|inbox-push-drain|"
+                 "inbox-release-sequence|inbox-join-refusal|inbox-withdraw|inbox-sleep-wake|"
+                 "bound|rendezvous-ste[-parkinglot]|rendezvous-plain[-parkinglot] "
+                 "<iterations> [variant]\n",
                  argv[0]);
     return 2;
   }
@@ -1040,18 +1308,44 @@ int main(int argc, char** argv) {
     for (int i = 0; i < W_COUNT; ++i)
       if (std::strcmp(argv[3], kWeakNames[i]) == 0) g_weak = i;
     if (g_weak < 0) {
-      std::fprintf(stderr, "unknown weakening %s\n", argv[3]);
+      std::fprintf(stderr, "unknown variant %s\n", argv[3]);
       return 2;
     }
   }
-  if (test == "handoff-futex") {
-    handoff::g_parking_lot = false;
-    return run<handoff::handoff_test>(argv[1], iterations);
+  if (g_weak == B_SPEC_TOGGLE_T_LOW_ADDR) handoff::g_addr_shift = 4;
+  using handoff::g_shape;
+  using handoff::shape;
+  // {callers, calls per caller, submit_for? [caller][call], racing joiner, delay,
+  //  joiner's delay}
+  static shape const kHandoff = {2, 2, {{false, true}, {false, true}}, true, 1, 40};
+  static shape const kPushDrain = {2, 2, {{false, false}, {false, false}}, false, 1, 1};
+  static shape const kJoinRefusal = {2, 2, {{false, false}, {false, false}}, true, 3, 24};
+  static shape const kWithdraw = {2, 2, {{false, false}, {true, true}}, false, 1, 1};
+  static shape const kSleepWake = {2, 2, {{false, false}, {false, false}}, false, 6, 1};
+  if (test == "handoff-futex" || test == "handoff-parkinglot") {
+    handoff::g_parking_lot = test == "handoff-parkinglot";
+    g_shape = kHandoff;
+    return run<handoff::handoff_test<4> >(argv[1], iterations);
   }
-  if (test == "handoff-parkinglot") {
-    handoff::g_parking_lot = true;
-    return run<handoff::handoff_test>(argv[1], iterations);
+  if (test == "inbox-push-drain") {
+    g_shape = kPushDrain;
+    return run<handoff::handoff_test<3> >(argv[1], iterations);
   }
+  if (test == "inbox-join-refusal") {
+    g_shape = kJoinRefusal;
+    return run<handoff::handoff_test<4> >(argv[1], iterations);
+  }
+  if (test == "inbox-withdraw" || test == "inbox-withdraw-parkinglot") {
+    handoff::g_parking_lot = test != "inbox-withdraw";
+    g_shape = kWithdraw;
+    return run<handoff::handoff_test<3> >(argv[1], iterations);
+  }
+  if (test == "inbox-sleep-wake" || test == "inbox-sleep-wake-parkinglot") {
+    handoff::g_parking_lot = test != "inbox-sleep-wake";
+    g_shape = kSleepWake;
+    return run<handoff::handoff_test<3> >(argv[1], iterations);
+  }
+  if (test == "inbox-release-sequence") return run<handoff::release_sequence_test>(argv[1], iterations);
   if (test == "bound") return run<boundt::bound_test>(argv[1], iterations);
   if (test == "rendezvous-ste" || test == "rendezvous-ste-parkinglot") {
     handoff::g_parking_lot = test != "rendezvous-ste";
