@@ -1,191 +1,229 @@
 // SPDX-License-Identifier: MIT
-// The mailbox: producers link under the lock and wake a sleeping worker; the worker's
-// *_locked steps run under the same lock (include/ste/detail/mailbox.hpp has the
-// protocol; docs/design.md §2–§4 the argument).
+// The mailbox: producers push onto the inbox word with one CAS and wake a sleeping
+// worker; drains, pops, withdrawals and comebacks run under the desk
+// (include/ste/detail/mailbox.hpp has the protocol; docs/design.md §2–§5 the argument;
+// verify/spin/ste.pml and verify/relacy/ste_relacy.cpp check it).
 #include "ste/detail/mailbox.hpp"
 
+#include "ste/detail/guard.hpp"
 #include "ste/detail/throw.hpp"
+#include "ste/detail/wait.hpp"
 
 namespace ste::detail {
 
-bool mailbox::open_to_locked(caller who) const noexcept {
-  return phase_ == phase::running || (phase_ == phase::draining && who == caller::own_thread);
-}
-
-void mailbox::set_phase_locked(phase p) noexcept {
-  STE_ASSERT(p > phase_);  // the phase only moves forward
-  phase_ = p;
-}
-
-void mailbox::link_locked(task_node& n) noexcept {
-  queue_.push_back(n);
-  has_work_.store(true, std::memory_order_relaxed);
-}
-
-void const* mailbox::wake_key_locked() noexcept {
-  if (!worker_sleeping_) return nullptr;
-  worker_sleeping_ = false;
-  wake_word_.fetch_add(1, std::memory_order_relaxed);  // relaxed: see wake_word_
-  // After the unlock the worker may drain and close, and the mailbox may be freed
-  // before the wake (a comeback linked from another thread): the address is a key only.
-  return &wake_word_;
-}
-
-// A producer's critical section. Holds the lock; once the producer has linked or
-// announced something, wake_worker() arms a wake-up, which the destructor performs after
-// unlocking. A refusal throws before arming: its message is composed while the lock is
-// still held (the throw unwinds through here), since a refused caller must not touch the
-// core once it has unlocked.
-class STE_SCOPED_CAPABILITY mailbox::producer_lock {
- public:
-  explicit producer_lock(mailbox& m) STE_ACQUIRE(m.lock_) : m_(m) { m_.lock_.lock(); }
-  producer_lock(producer_lock const&) = delete;
-  producer_lock& operator=(producer_lock const&) = delete;
-  ~producer_lock() STE_RELEASE() {
-    m_.lock_.unlock();
-    if (wake_ != nullptr) wake_one(wake_);
+bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
+  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  for (;;) {
+    // The phase is read from the very value the CAS below replaces: if join() changes
+    // it first, the CAS fails and the next round sees it. So a push either precedes the
+    // phase change in the word's modification order (accepted: the drain will see it)
+    // or follows it (refused).
+    if (refusable && !open_to(phase_of(w), who)) return false;
+    n.inbox_next = top_of(w);
+    std::uintptr_t const next =
+        reinterpret_cast<std::uintptr_t>(&n) | (w & (kPhaseMask | kSleeping)) | (~w & kToggle);
+    // release: publishes the node (and everything its owner wrote before) to the drain's
+    // acquire. A failed CAS only re-reads the word (relaxed): nothing was published.
+    if (inbox_.compare_exchange_weak(w, next, std::memory_order_release,
+                                     std::memory_order_relaxed))
+      break;
   }
-  void wake_worker() noexcept STE_NO_THREAD_SAFETY_ANALYSIS { wake_ = m_.wake_key_locked(); }
-
- private:
-  mailbox& m_;
-  void const* wake_ = nullptr;
-};
+  // S stays set (only the worker clears it): whoever pushes after us wakes the worker
+  // too, so a producer stopped right here delays no one but itself. From here on the
+  // core may be gone (a comeback from another thread): the wake uses an address only.
+  if ((w & kSleeping) != 0) wake_one(word_key(&inbox_));
+  return true;
+}
 
 std::size_t mailbox::link_task(task_node& n, caller who) {
-  producer_lock lock(*this);
-  if (!open_to_locked(who)) throw_refused_task(name_);
-  std::size_t const ahead = queue_.size();
+  // Before the push, while the caller's handle keeps the core alive.
+  std::size_t const ahead = ready_size_.load(std::memory_order_relaxed) +
+                            (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
-  link_locked(n);
-  lock.wake_worker();
+  n.comeback = false;
+  if (!push(n, who, true)) throw_refused_task(name_);
   return ahead;
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
-  producer_lock lock(*this);
-  if (!open_to_locked(who)) throw_refused_coroutine(name_);
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
-  link_locked(n);
-  lock.wake_worker();
+  n.comeback = false;
+  if (!push(n, who, true)) throw_refused_coroutine(name_);
 }
 
-bool mailbox::withdraw(task_node& n) noexcept {
-  guard lock(lock_);
-  // The one decision: the worker unlinks under this same lock before it starts a task.
-  // Still linked means not started, and unlinking it here means it never will be.
-  if (!task_queue::is_linked(n)) return false;
-  queue_.remove(n);
-  has_work_.store(!queue_.empty(), std::memory_order_relaxed);
-  return true;
+void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
+  n.comeback = true;
+  n.comeback_of = r;
+  bool const pushed = push(n, caller::other_thread, false);
+  STE_ASSERT(pushed);  // an announced comeback keeps the thread open
+  (void)pushed;
+}
+
+void mailbox::link_completion(task_node& n) noexcept {
+  n.comeback = false;
+  bool const pushed = push(n, caller::other_thread, false);
+  STE_ASSERT(pushed);  // its thread waits inside that block_on
+  (void)pushed;
 }
 
 void mailbox::stop_accepting() noexcept {
-  producer_lock lock(*this);
-  if (phase_ == phase::running) set_phase_locked(phase::draining);
-  // A spinning worker watches has_work_ only: raise it so that it looks now, instead of
-  // finishing its spin budget first.
-  has_work_.store(true, std::memory_order_relaxed);
-  lock.wake_worker();
+  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  // acq_rel: ordered with the pushes in the word's modification order (the release
+  // sequence of the pushes before it stays intact: this is a read-modify-write too).
+  while (phase_of(w) == phase::running &&
+         !inbox_.compare_exchange_weak(
+             w, (w & ~kPhaseMask) | static_cast<std::uintptr_t>(phase::draining),
+             std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+  // A sleeping worker must see the phase now to drain and close.
+  if ((w & kSleeping) != 0) wake_one(word_key(&inbox_));
 }
 
-bool mailbox::closed() noexcept {
-  guard lock(lock_);
-  return phase_ == phase::closed;
+bool mailbox::withdraw(task_node& n) noexcept {
+  guard lock(desk_);
+  // Everything pushed before this call — n too — is in the FIFO after the drain, unless
+  // the worker already took it. The one decision: the worker unlinks under this same
+  // desk before it starts a task. Still linked means not started, and unlinking it here
+  // means it never will be.
+  drain_locked(false);
+  if (!task_queue::is_linked(n)) return false;
+  ready_.remove(n);
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  return true;
 }
 
 bool mailbox::announce_comeback(comeback_record* r, caller who) {
-  guard lock(lock_);
-  if (!open_to_locked(who)) throw_refused_comeback(name_);
+  guard lock(desk_);
+  if (!open_to(phase_of(load_acquire()), who)) throw_refused_comeback(name_);
   comebacks_.announce(r);
-  // Read with the link in one critical section: a joiner counts itself here before its
-  // walk reads our records, so either it sees r or we see it.
+  // Read with the announcement in one critical section: a joiner counts itself here
+  // before its walk reads our records, so either it sees r or we see it.
   return r != nullptr && comebacks_.any_close_waiters();
 }
 
 bool mailbox::try_announce_comeback(caller who) noexcept {
-  guard lock(lock_);
-  if (!open_to_locked(who)) return false;
+  guard lock(desk_);
+  if (!open_to(phase_of(load_acquire()), who)) return false;
   comebacks_.announce(nullptr);
   return true;
 }
 
 void mailbox::withdraw_comeback(comeback_record* r) noexcept {
-  producer_lock lock(*this);
+  // Called on the thread itself (core::withdraw_comeback asserts it), inside the task
+  // that announced: the worker is busy, so no wake-up is needed.
+  guard lock(desk_);
   comebacks_.settle(r);
-  // The worker may be idle only because of this comeback (draining): make a spinning
-  // worker look again (it re-reads has_work_ under the lock before it sleeps), and
-  // wake a sleeping one. Withdrawn from another thread, this links nothing.
-  has_work_.store(true, std::memory_order_relaxed);
-  lock.wake_worker();
-}
-
-void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
-  producer_lock lock(*this);
-  STE_ASSERT(phase_ != phase::closed);  // an announced comeback keeps the thread open
-  comebacks_.settle(r);
-  link_locked(n);
-  lock.wake_worker();
-}
-
-void mailbox::link_completion(task_node& n) noexcept {
-  producer_lock lock(*this);
-  STE_ASSERT(phase_ != phase::closed);  // its thread waits inside that block_on
-  link_locked(n);
-  lock.wake_worker();
 }
 
 void mailbox::count_close_waiter() noexcept {
-  guard lock(lock_);
+  guard lock(desk_);
   comebacks_.count_close_waiter();
 }
 
 void mailbox::uncount_close_waiter() noexcept {
-  guard lock(lock_);
+  guard lock(desk_);
   comebacks_.uncount_close_waiter();
 }
 
 bool mailbox::unstarted_comeback_targets(core const* self, core** out, std::size_t max,
                                          std::size_t& n) noexcept {
-  guard lock(lock_);
+  guard lock(desk_);
   return comebacks_.unstarted_targets(self, out, max, n);
 }
 
+void mailbox::drain_locked(bool by_worker) noexcept {
+  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  std::uintptr_t const keep = kPhaseMask | kToggle | (by_worker ? 0 : kSleeping);
+  // acquire: pairs with every push's release (they form one release sequence, every
+  // change of the word being a read-modify-write), so each node of the chain, and what
+  // its owner wrote before pushing it, is visible here.
+  while (top_of(w) != nullptr &&
+         !inbox_.compare_exchange_weak(w, w & keep, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+  }
+  // Reverse the newest-first chain, then append it oldest first: the FIFO is in the
+  // order of the pushes' CASes. Nodes are safe to touch here: a drained node is
+  // withdrawn or started only under the desk, which we hold.
+  task_node* oldest = nullptr;
+  for (task_node* n = top_of(w); n != nullptr;) {
+    task_node* const older = n->inbox_next;
+    n->inbox_next = oldest;
+    oldest = n;
+    n = older;
+  }
+  for (task_node* n = oldest; n != nullptr;) {
+    task_node* const newer = n->inbox_next;
+    ready_.push_back(*n);
+    n = newer;
+  }
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+}
+
 task_node* mailbox::pop_locked() noexcept {
-  task_node* const n = queue_.pop_front();  // unlinked: "started", a withdrawal now fails
-  if (n != nullptr) has_work_.store(!queue_.empty(), std::memory_order_relaxed);
+  if (ready_.empty()) drain_locked(true);
+  task_node* const n = ready_.pop_front();  // unlinked: "started", a withdrawal now fails
+  if (n == nullptr) return nullptr;
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  // A comeback is settled when its node is taken: until then the thread must not close
+  // (the node has yet to run), and from here on it runs like any task.
+  if (n->comeback) comebacks_.settle(n->comeback_of);
   return n;
 }
 
-void mailbox::close_locked() noexcept {
-  STE_ASSERT(nothing_pending_locked());
-  set_phase_locked(phase::closed);
+bool mailbox::nothing_pending_locked() const noexcept {
+  return ready_.empty() && top_of(inbox_.load(std::memory_order_relaxed)) == nullptr &&
+         comebacks_.none_pending();
 }
 
-bool mailbox::has_news_locked() const noexcept {
-  // has_work_ is re-read under the lock (its writers hold it): the spin's last read may
-  // predate a change such as withdraw_comeback's, which links nothing.
-  return has_work_.load(std::memory_order_relaxed) || !queue_.empty();
+bool mailbox::try_close_locked() noexcept {
+  STE_ASSERT(ready_.empty() && comebacks_.none_pending());
+  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  STE_ASSERT(phase_of(w) == phase::draining);
+  // A CAS, not a store: a never-refused push (a comeback, a completion) that slipped in
+  // makes it fail, and the worker takes that node first. Refused pushes change nothing.
+  std::uintptr_t const closed_word = (w & kToggle) | static_cast<std::uintptr_t>(phase::closed);
+  return top_of(w) == nullptr &&
+         inbox_.compare_exchange_strong(w, closed_word, std::memory_order_acq_rel,
+                                        std::memory_order_relaxed);
 }
 
-std::uint32_t mailbox::prepare_sleep_locked() noexcept {
-  worker_sleeping_ = true;
-  // Any producer after the unlock bumps wake_word_ (it sees worker_sleeping_), so the
-  // futex compare fails or the wake reaches the worker: no lost wake-up.
-  return wake_word_.load(std::memory_order_relaxed);
+bool mailbox::has_news_locked(std::uintptr_t seen) const noexcept {
+  return !ready_.empty() || inbox_.load(std::memory_order_relaxed) != seen;
 }
 
-bool mailbox::spin_for_work() noexcept {
+bool mailbox::prepare_sleep_locked(std::uintptr_t& seen) noexcept {
+  if (!ready_.empty() || top_of(seen) != nullptr) return false;
+  // The CAS both announces the sleep and checks that nothing changed since `seen`: a
+  // push after it sees S (the word's modification order) and wakes us after its own
+  // CAS; a push before the futex compares makes the compare fail (it toggled T).
+  // acq_rel: keeps the announcement in the word's release sequence.
+  std::uintptr_t const sleeping = seen | kSleeping;
+  if (!inbox_.compare_exchange_strong(seen, sleeping, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed))
+    return false;
+  seen = sleeping;
+  return true;
+}
+
+void mailbox::end_sleep_locked() noexcept {
+  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  while ((w & kSleeping) != 0 && top_of(w) == nullptr &&
+         !inbox_.compare_exchange_weak(w, w & ~kSleeping, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+  }
+}
+
+bool mailbox::spin_for_work(std::uintptr_t seen) noexcept {
   worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
-  return spin_until([this] { return has_work_.load(std::memory_order_relaxed); },
+  return spin_until([this, seen] { return inbox_.load(std::memory_order_relaxed) != seen; },
                     submitter_cpu_.load(std::memory_order_relaxed));
 }
 
-void mailbox::sleep(std::uint32_t seen) noexcept { wait_on(wake_word_, seen); }
+void mailbox::sleep(std::uintptr_t seen) noexcept { wait_on_word(inbox_, seen); }
 
-void mailbox::sleep_until(std::uint32_t seen,
+void mailbox::sleep_until(std::uintptr_t seen,
                           std::chrono::steady_clock::time_point deadline) noexcept {
-  wait_on_for(wake_word_, seen, sleep_slice(deadline - std::chrono::steady_clock::now()));
+  wait_on_word_for(inbox_, seen, sleep_slice(deadline - std::chrono::steady_clock::now()));
 }
 
 }  // namespace ste::detail

@@ -38,6 +38,24 @@ bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
   return !(futex(&word, FUTEX_WAIT_PRIVATE, expected, &ts) == -1 && errno == ETIMEDOUT);
 }
 
+// The futex compares the word's least significant 32 bits (word_key): a change of only
+// the upper half is missed, which the inbox rules out (include/ste/detail/mailbox.hpp).
+void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept {
+  futex(word_key(&word), FUTEX_WAIT_PRIVATE, static_cast<std::uint32_t>(expected), nullptr);
+}
+
+bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
+                      std::chrono::nanoseconds timeout) noexcept {
+  if (timeout <= timeout.zero()) return false;
+  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(secs.count());
+  ts.tv_nsec = static_cast<long>((timeout - secs).count());
+  return !(futex(word_key(&word), FUTEX_WAIT_PRIVATE, static_cast<std::uint32_t>(expected),
+                 &ts) == -1 &&
+           errno == ETIMEDOUT);
+}
+
 void wake_one(void const* address) noexcept { futex(address, FUTEX_WAKE_PRIVATE, 1, nullptr); }
 void wake_all(void const* address) noexcept {
   futex(address, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);

@@ -42,6 +42,21 @@ bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
   return b.cv.wait_for(lock, timeout) == std::cv_status::no_timeout;
 }
 
+// Keyed by word_key, like the futex, so that wake_one(word_key(&w)) finds the bucket.
+void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept {
+  bucket& b = bucket_for(word_key(&word));
+  std::unique_lock lock(b.mutex);
+  if (word.load(std::memory_order_acquire) == expected) b.cv.wait(lock);
+}
+
+bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
+                      std::chrono::nanoseconds timeout) noexcept {
+  bucket& b = bucket_for(word_key(&word));
+  std::unique_lock lock(b.mutex);
+  if (word.load(std::memory_order_acquire) != expected) return true;
+  return b.cv.wait_for(lock, timeout) == std::cv_status::no_timeout;
+}
+
 void wake_one(void const* address) noexcept { wake_all(address); }  // buckets are shared
 void wake_all(void const* address) noexcept {
   bucket& b = bucket_for(address);

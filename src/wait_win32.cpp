@@ -40,6 +40,24 @@ bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
   return GetLastError() != ERROR_TIMEOUT;
 }
 
+// WaitOnAddress compares the whole pointer-sized word; word_key is its address here
+// (x86 and ARM Windows are little-endian).
+void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept {
+  WaitOnAddress(const_cast<std::atomic<std::uintptr_t>*>(&word), &expected, sizeof expected,
+                INFINITE);
+}
+
+bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
+                      std::chrono::nanoseconds timeout) noexcept {
+  if (timeout <= timeout.zero()) return false;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+  if (ms >= static_cast<long long>(INFINITE)) ms = INFINITE - 1;
+  if (WaitOnAddress(const_cast<std::atomic<std::uintptr_t>*>(&word), &expected, sizeof expected,
+                    static_cast<DWORD>(ms)))
+    return true;
+  return GetLastError() != ERROR_TIMEOUT;
+}
+
 // WakeByAddress* use the address as a key only (the memory may already be freed).
 void wake_one(void const* address) noexcept { WakeByAddressSingle(const_cast<void*>(address)); }
 void wake_all(void const* address) noexcept { WakeByAddressAll(const_cast<void*>(address)); }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The worker loop: take the next task, run it, and — when there is none — spin briefly,
 // then sleep until woken; drain and close once join() started. Each step holds the
-// mailbox lock only for its few pointer writes (docs/design.md §2–§4, §9).
+// desk only for its few pointer writes (docs/design.md §2–§4, §9).
 #include <chrono>
+#include <cstdint>
 #include <exception>
 
 #include "ste/detail/core.hpp"
@@ -23,10 +24,10 @@ void core::run_nested(bool const& completed) noexcept {
 
 // The next task or due timer; nullptr once drained and closed for good.
 task_node* core::next_task() noexcept {
-  mailbox_.lock().lock();
+  mailbox_.desk().lock();
   for (;;) {
     if (task_node* n = take_work_locked()) {
-      mailbox_.lock().unlock();
+      mailbox_.desk().unlock();
       return n;
     }
     if (draining_seen_ && mailbox_.nothing_pending_locked()) {
@@ -35,60 +36,62 @@ task_node* core::next_task() noexcept {
     }
     wait_for_work_locked();
   }
-  mailbox_.lock().unlock();
+  mailbox_.desk().unlock();
   return nullptr;
 }
 
 // As next_task, but nullptr as soon as `completed` is true; never closes the thread.
 task_node* core::next_nested_task(bool const& completed) noexcept {
-  mailbox_.lock().lock();
+  mailbox_.desk().lock();
   task_node* n = nullptr;
   while (!completed && (n = take_work_locked()) == nullptr) wait_for_work_locked();
-  mailbox_.lock().unlock();
+  mailbox_.desk().unlock();
   return n;
 }
 
 // Due timers first; once join() started, every sleep ends now, with stopped_error.
 task_node* core::take_work_locked() noexcept {
-  if (!mailbox_.accepting_from_everyone_locked()) draining_seen_ = true;
+  if (!mailbox_.accepting_from_everyone()) draining_seen_ = true;
   if (timer_node* t = draining_seen_ ? timers_.take_stopped() : timers_.take_due()) return t;
   return mailbox_.pop_locked();
 }
 
 // Drained: values still bound to this thread go next (their destructors may still post
-// from here); once that leaves nothing to do, close for good — under the lock every
-// producer takes, so nothing slips in between.
+// from here); once that leaves nothing to do, close for good — with a CAS on the inbox
+// word, so that a push racing the close either lands before it (and is taken first) or
+// sees the thread closed.
 bool core::close_if_drained_locked() noexcept {
-  mailbox_.lock().unlock();
+  mailbox_.desk().unlock();
   bound_.destroy_all();
-  mailbox_.lock().lock();
+  mailbox_.desk().lock();
   if (!mailbox_.nothing_pending_locked() || !timers_.empty()) return false;
-  mailbox_.close_locked();
-  return true;
+  return mailbox_.try_close_locked();
 }
 
-// Idle: spin briefly without the lock, then sleep. Everything the work hint announced
-// was looked at before, so the hint is cleared first.
+// Idle: spin briefly without the desk on the inbox word, then sleep. `seen` is the word
+// with nothing queued (take_work_locked just drained it); any push, or join(), changes it.
 void core::wait_for_work_locked() noexcept {
-  mailbox_.clear_work_hint_locked();
-  mailbox_.lock().unlock();
-  bool const more = mailbox_.spin_for_work();
-  mailbox_.lock().lock();
-  bool const join_unseen = !draining_seen_ && !mailbox_.accepting_from_everyone_locked();
-  if (more || join_unseen || mailbox_.has_news_locked() || timers_.has_due()) return;
-  sleep_until_woken_locked();
+  std::uintptr_t const seen = mailbox_.word();
+  mailbox_.desk().unlock();
+  bool const more = mailbox_.spin_for_work(seen);
+  mailbox_.desk().lock();
+  bool const join_unseen = !draining_seen_ && !mailbox_.accepting_from_everyone();
+  if (more || join_unseen || mailbox_.has_news_locked(seen) || timers_.has_due()) return;
+  sleep_until_woken_locked(seen);
 }
 
-// Sleeps on the wake word (until the next timer's deadline, if any): a producer that
-// links after the announcement bumps the word, so the wake-up is never lost.
-void core::sleep_until_woken_locked() noexcept {
-  std::uint32_t const seen = mailbox_.prepare_sleep_locked();
-  mailbox_.lock().unlock();
+// Sleeps on the inbox word (until the next timer's deadline, if any). The sleep is
+// announced by a CAS from the very value the spin watched, so nothing that arrived
+// since can be slept through: a push before the futex call changes the compared word,
+// a push after it sees S and wakes us.
+void core::sleep_until_woken_locked(std::uintptr_t seen) noexcept {
+  if (!mailbox_.prepare_sleep_locked(seen)) return;  // something changed: look again
+  mailbox_.desk().unlock();
   if (timers_.empty())
     mailbox_.sleep(seen);
   else
     mailbox_.sleep_until(seen, timers_.next_deadline());
-  mailbox_.lock().lock();
+  mailbox_.desk().lock();
   mailbox_.end_sleep_locked();
 }
 

@@ -2,8 +2,9 @@
 // ste/detail/core.hpp — one ste thread's engine: a small shell that composes its rooms.
 // Not public API.
 //
-//   mailbox          (mailbox.hpp, src/mailbox.cpp)   the FIFO, the phase, comebacks and
-//                                                      the worker's wake-up: one lock
+//   mailbox          (mailbox.hpp, src/mailbox.cpp)   the lock-free inbox (with the phase
+//                                                      and the wake-up) and the desk: the
+//                                                      worker-side FIFO and comebacks
 //   worker loop      (src/worker.cpp)                  next task, idle spin, sleep, drain
 //   lifecycle        (lifecycle.hpp, src/lifecycle.cpp) start, join, join_or_detach
 //   timers           (timer_heap.hpp)                  worker thread only
@@ -30,7 +31,7 @@
 #include "ste/detail/function.hpp"
 #include "ste/detail/lifecycle.hpp"
 #include "ste/detail/mailbox.hpp"
-#include "ste/detail/spin_lock.hpp"
+#include "ste/detail/guard.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/throw.hpp"
 #include "ste/detail/timer_heap.hpp"
@@ -73,7 +74,7 @@ class core : public std::enable_shared_from_this<core> {
 
   /// Links `n`: accepted, it runs exactly once. Returns how many tasks were queued
   /// ahead. Throws stopped_error (nothing linked) when the thread no longer accepts work
-  /// from the caller. Never allocates; never waits for long (one short lock).
+  /// from the caller. Never allocates; takes no lock (one CAS on the inbox word).
   std::size_t accept(task_node& n) { return mailbox_.link_task(n, caller()); }
   /// As accept, for a coroutine moving here (schedule): the refusal is the stopped_error
   /// a spawned coroutine may end on quietly.
@@ -112,7 +113,10 @@ class core : public std::enable_shared_from_this<core> {
   /// As announce_comeback with no record (the task<T> rendezvous); false when refused.
   bool try_announce_comeback() noexcept { return mailbox_.try_announce_comeback(caller()); }
   /// Withdraws an announced comeback that will not arrive (`r`: its record, if any).
-  void withdraw_comeback(comeback_record* r) noexcept { mailbox_.withdraw_comeback(r); }
+  void withdraw_comeback(comeback_record* r) noexcept {
+    STE_ASSERT(is_current());  // always inside the task that announced it
+    mailbox_.withdraw_comeback(r);
+  }
   /// Links the node of an announced comeback (`r`: its record, if any). Never refused.
   void link_comeback(task_node& n, comeback_record* r) noexcept { mailbox_.link_comeback(n, r); }
   /// Links the completion of a block_on running on this thread. Never refused.
@@ -163,11 +167,11 @@ class core : public std::enable_shared_from_this<core> {
   void run(postlude_policy postlude) noexcept;
   task_node* next_task() noexcept;
   task_node* next_nested_task(bool const& completed) noexcept;
-  // With the mailbox lock held; the last three drop and retake it inside.
-  task_node* take_work_locked() noexcept STE_REQUIRES(mailbox_.lock());
-  bool close_if_drained_locked() noexcept STE_REQUIRES(mailbox_.lock());
-  void wait_for_work_locked() noexcept STE_REQUIRES(mailbox_.lock());
-  void sleep_until_woken_locked() noexcept STE_REQUIRES(mailbox_.lock());
+  // With the desk held; the last three drop and retake it inside.
+  task_node* take_work_locked() noexcept STE_REQUIRES(mailbox_.desk());
+  bool close_if_drained_locked() noexcept STE_REQUIRES(mailbox_.desk());
+  void wait_for_work_locked() noexcept STE_REQUIRES(mailbox_.desk());
+  void sleep_until_woken_locked(std::uintptr_t seen) noexcept STE_REQUIRES(mailbox_.desk());
   void run_one(task_node* n) noexcept;
   void run_postlude() noexcept;
 

@@ -2,17 +2,24 @@
 // ste/detail/mailbox.hpp — where work for one ste thread arrives, and how its worker
 // waits for it.
 //
-// Everything here shares one lock (a spin_lock, held only for a few pointer writes):
-// the FIFO of task records, the phase (running → draining → closed), the announced
-// comebacks of coroutines, and the worker's sleep announcement. Producers — any thread
-// — link, withdraw and announce through the public members, which take the lock. The
-// worker's loop (core, src/worker.cpp) holds the lock itself and calls the *_locked
-// members in between.
+// Two parts (docs/design.md §2–§4 has the argument, verify/ the proofs):
 //
-// The wake-up protocol: the worker, about to sleep, sets worker_sleeping_ and reads
-// wake_word_ under the lock, then sleeps on the word with the value it read. A producer
-// that links work under the lock and sees worker_sleeping_ bumps the word before it
-// unlocks, and wakes the worker after: a bump after the worker's read is never missed.
+// - The inbox: one atomic word, pushed to by producers — any thread — with one CAS and
+//   no lock. It holds the newest pushed node (the chain runs newest-first through
+//   task_node::inbox_next), the phase (running → draining → closed) and the worker's
+//   sleep flag. The phase travels in the same word as the push, so a push and join()'s
+//   phase change are ordered by one CAS each: refusal after join() is exact.
+// - The desk: the worker-side FIFO (in acceptance order), the announced comebacks and
+//   the close waiters, behind a priority-inheriting mutex. Taken by the worker, by a
+//   timed submitter withdrawing its record, and by a joiner's deadlock walk — never by a
+//   producer. A drain (under the desk) moves the inbox chain to the back of the FIFO.
+//
+// The wake-up protocol: the worker, about to sleep, sets the sleep flag S with a CAS
+// that also checks that nothing arrived, then sleeps on the word. Every producer that
+// sees S wakes it after its own push; producers never clear S (only the worker does,
+// once awake), so a producer stopped between its push and its wake delays no one else:
+// the next push, or join(), still sees S. Every push toggles bit T, so the word's low
+// 32 bits — all a Linux futex compares — change with each push.
 #pragma once
 
 #include <atomic>
@@ -22,20 +29,18 @@
 #include <string>
 
 #include "ste/detail/comebacks.hpp"
-#include "ste/detail/spin_lock.hpp"
+#include "ste/detail/pi_mutex.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/tsa.hpp"
 
 namespace ste::detail {
 
-class core;
-
 class mailbox {
  public:
   enum class phase : std::uint8_t {
-    running,   // accepts work from everyone
-    draining,  // join() started: accepts work from the thread itself only
-    closed,    // the postlude started: accepts nothing
+    running = 0,   // accepts work from everyone
+    draining = 1,  // join() started: accepts work from the thread itself only
+    closed = 2,    // the postlude started: accepts nothing
   };
   /// Who hands work in: the ste thread itself may still do so while it drains.
   enum class caller : std::uint8_t { own_thread, other_thread };
@@ -45,109 +50,125 @@ class mailbox {
   mailbox(mailbox const&) = delete;
   mailbox& operator=(mailbox const&) = delete;
 
-  spin_lock& lock() noexcept STE_RETURN_CAPABILITY(lock_) { return lock_; }
+  pi_mutex& desk() noexcept STE_RETURN_CAPABILITY(desk_) { return desk_; }
 
-  // --- Producers: any thread; each takes the lock. ----------------------------------
+  // --- Producers: any thread; no lock. ----------------------------------------------
 
-  /// Links `n` at the back: accepted, it runs exactly once. Returns how many tasks were
-  /// queued ahead of it. Throws stopped_error (nothing linked) when closed to `who`.
-  std::size_t link_task(task_node& n, caller who) STE_EXCLUDES(lock_);
+  /// Pushes `n`: accepted, it runs exactly once. Returns a hint of how many tasks are
+  /// queued ahead of it. Throws stopped_error (nothing pushed) when closed to `who`.
+  std::size_t link_task(task_node& n, caller who);
   /// As link_task for a coroutine moving here (schedule); its refusal is the
   /// stopped_error a spawned coroutine may end on quietly.
-  void link_coroutine(task_node& n, caller who) STE_EXCLUDES(lock_);
-  /// Unlinks `n` if the worker has not started it: true then, and it never runs.
-  bool withdraw(task_node& n) noexcept STE_EXCLUDES(lock_);
-  /// running → draining; wakes an idle worker so that it drains now.
-  void stop_accepting() noexcept STE_EXCLUDES(lock_);
+  void link_coroutine(task_node& n, caller who);
+  /// Pushes the node of an announced comeback (`r`: its record, if any); the worker
+  /// settles the comeback when it takes the node. Never refused: the thread cannot close
+  /// while a comeback is announced.
+  void link_comeback(task_node& n, comeback_record* r) noexcept;
+  /// Pushes the completion of a block_on on the thread itself. Never refused: the
+  /// thread is inside that block_on, so it cannot have closed.
+  void link_completion(task_node& n) noexcept;
+  /// running → draining; wakes a sleeping worker so that it drains now.
+  void stop_accepting() noexcept;
   /// Whether the postlude has started (nothing can be bound any more).
-  bool closed() noexcept STE_EXCLUDES(lock_);
+  bool closed() const noexcept { return phase_of(load_acquire()) == phase::closed; }
+
+  // --- A timed submitter whose deadline passed: takes the desk. ----------------------
+
+  /// Unlinks `n` if the worker has not started it: true then, and it never runs.
+  bool withdraw(task_node& n) noexcept STE_EXCLUDES(desk_);
+
+  // --- The thread itself: comebacks (each takes the desk). ---------------------------
 
   /// Announces a comeback (with its record, if any). Throws stopped_error when closed to
   /// `who`. Returns whether ste threads are blocked joining this one: then the caller
   /// must check that the coroutine does not start on one of them.
-  bool announce_comeback(comeback_record* r, caller who) STE_EXCLUDES(lock_);
+  bool announce_comeback(comeback_record* r, caller who) STE_EXCLUDES(desk_);
   /// As announce_comeback without a record; false (nothing counted) when closed.
-  bool try_announce_comeback(caller who) noexcept STE_EXCLUDES(lock_);
-  /// Withdraws an announced comeback that will not arrive; wakes the worker, which may
-  /// have been waiting only for it.
-  void withdraw_comeback(comeback_record* r) noexcept STE_EXCLUDES(lock_);
-  /// Links the node of an announced comeback. Never refused: the thread cannot close
-  /// while a comeback is announced.
-  void link_comeback(task_node& n, comeback_record* r) noexcept STE_EXCLUDES(lock_);
-  /// Links the completion of a block_on on the thread itself. Never refused: the
-  /// thread is inside that block_on, so it cannot have closed.
-  void link_completion(task_node& n) noexcept STE_EXCLUDES(lock_);
+  bool try_announce_comeback(caller who) noexcept STE_EXCLUDES(desk_);
+  /// Withdraws an announced comeback that will not arrive.
+  void withdraw_comeback(comeback_record* r) noexcept STE_EXCLUDES(desk_);
 
-  /// For the deadlock walk (src/deadlock.cpp).
-  void count_close_waiter() noexcept STE_EXCLUDES(lock_);
-  void uncount_close_waiter() noexcept STE_EXCLUDES(lock_);
+  /// For the deadlock walk (src/deadlock.cpp): any thread, takes the desk.
+  void count_close_waiter() noexcept STE_EXCLUDES(desk_);
+  void uncount_close_waiter() noexcept STE_EXCLUDES(desk_);
   bool unstarted_comeback_targets(core const* self, core** out, std::size_t max,
-                                  std::size_t& n) noexcept STE_EXCLUDES(lock_);
+                                  std::size_t& n) noexcept STE_EXCLUDES(desk_);
 
   /// The CPU the worker last ran on (a hint for a submitter's waiting strategy).
   int worker_cpu() const noexcept { return worker_cpu_.load(std::memory_order_relaxed); }
 
-  // --- The worker, with the lock held. ------------------------------------------------
+  // --- The worker, with the desk held. -----------------------------------------------
 
-  bool accepting_from_everyone_locked() const noexcept STE_REQUIRES(lock_) {
-    return phase_ == phase::running;
+  bool accepting_from_everyone() const noexcept {
+    return phase_of(load_acquire()) == phase::running;
   }
-  /// The next task, unlinked ("started": a withdrawal fails from here on), or nullptr.
-  task_node* pop_locked() noexcept STE_REQUIRES(lock_);
-  /// Nothing queued and no comeback announced.
-  bool nothing_pending_locked() const noexcept STE_REQUIRES(lock_) {
-    return queue_.empty() && comebacks_.none_pending();
-  }
-  /// Drained for good: from here on nothing is accepted.
-  void close_locked() noexcept STE_REQUIRES(lock_);
-  /// The worker looked at everything: producers must raise the hint again.
-  void clear_work_hint_locked() noexcept STE_REQUIRES(lock_) {
-    has_work_.store(false, std::memory_order_relaxed);
-  }
-  /// Work arrived that the worker has not looked at.
-  bool has_news_locked() const noexcept STE_REQUIRES(lock_);
-  /// Announces the sleep; returns the wake word to sleep on.
-  std::uint32_t prepare_sleep_locked() noexcept STE_REQUIRES(lock_);
-  void end_sleep_locked() noexcept STE_REQUIRES(lock_) { worker_sleeping_ = false; }
+  /// The next task in acceptance order, unlinked ("started": a withdrawal fails from
+  /// here on), or nullptr. Drains the inbox when the FIFO is empty.
+  task_node* pop_locked() noexcept STE_REQUIRES(desk_);
+  /// Nothing queued (inbox or FIFO) and no comeback announced.
+  bool nothing_pending_locked() const noexcept STE_REQUIRES(desk_);
+  /// draining → closed if nothing was pushed meanwhile; false (still open) otherwise.
+  bool try_close_locked() noexcept STE_REQUIRES(desk_);
+  /// The inbox word, for spinning on a change (nothing was queued when it was read).
+  std::uintptr_t word() const noexcept { return inbox_.load(std::memory_order_relaxed); }
+  /// Work the worker has not taken yet (a withdrawer may have drained it into the FIFO).
+  bool has_news_locked(std::uintptr_t seen) const noexcept STE_REQUIRES(desk_);
+  /// Announces the sleep (sets S) if the word is still `seen`; then `seen` is the value
+  /// to sleep on. False when something changed: look again instead.
+  bool prepare_sleep_locked(std::uintptr_t& seen) noexcept STE_REQUIRES(desk_);
+  /// After a sleep: clears S if nothing was pushed (a push leaves it to the next drain).
+  void end_sleep_locked() noexcept STE_REQUIRES(desk_);
 
-  // --- The worker, without the lock. --------------------------------------------------
+  // --- The worker, without the desk. -------------------------------------------------
 
-  /// The bounded spin on the work hint before the worker sleeps; true when work came.
-  bool spin_for_work() noexcept;
-  /// Sleeps until woken (or spuriously) when the word still reads `seen`; with a
-  /// deadline, until then at the latest.
-  void sleep(std::uint32_t seen) noexcept;
-  void sleep_until(std::uint32_t seen, std::chrono::steady_clock::time_point deadline) noexcept;
+  /// The bounded spin before the worker sleeps; true when the word changed from `seen`.
+  bool spin_for_work(std::uintptr_t seen) noexcept;
+  /// Sleeps until woken (or spuriously) while the word is still `seen`; with a deadline,
+  /// until then at the latest.
+  void sleep(std::uintptr_t seen) noexcept;
+  void sleep_until(std::uintptr_t seen, std::chrono::steady_clock::time_point deadline) noexcept;
 
  private:
-  bool open_to_locked(caller who) const noexcept STE_REQUIRES(lock_);
-  void link_locked(task_node& n) noexcept STE_REQUIRES(lock_);
-  void set_phase_locked(phase p) noexcept STE_REQUIRES(lock_);
-  /// If the worker sleeps: ends its sleep announcement and returns the address to wake
-  /// once the lock is released (a key only); else nullptr.
-  void const* wake_key_locked() noexcept STE_REQUIRES(lock_);
+  // The inbox word: [ node address | T | S | phase (2 bits) ].
+  static constexpr std::uintptr_t kPhaseMask = 3;
+  static constexpr std::uintptr_t kSleeping = 4;  // S: the worker sleeps on the word
+  static constexpr std::uintptr_t kToggle = 8;    // T: flipped by every push
+  static constexpr std::uintptr_t kFlagBits = 15;
+  static_assert(alignof(task_node) > kFlagBits, "the flags live below a node's address");
 
-  class producer_lock;  // a producer's critical section (src/mailbox.cpp)
+  static task_node* top_of(std::uintptr_t w) noexcept {
+    return reinterpret_cast<task_node*>(w & ~kFlagBits);
+  }
+  static phase phase_of(std::uintptr_t w) noexcept { return static_cast<phase>(w & kPhaseMask); }
+  static bool open_to(phase p, caller who) noexcept {
+    return p == phase::running || (p == phase::draining && who == caller::own_thread);
+  }
+  std::uintptr_t load_acquire() const noexcept { return inbox_.load(std::memory_order_acquire); }
+
+  /// The one CAS of a hand-off; false (nothing pushed) when refused.
+  bool push(task_node& n, caller who, bool refusable) noexcept;
+  /// Moves the inbox chain to the back of the FIFO, oldest first. Only the worker clears
+  /// S (`by_worker`): a withdrawer's drain leaves it for the worker.
+  void drain_locked(bool by_worker) noexcept STE_REQUIRES(desk_);
 
   std::string const& name_;
-  spin_lock lock_;
-  task_queue queue_ STE_GUARDED_BY(lock_);
-  phase phase_ STE_GUARDED_BY(lock_) = phase::running;
-  comebacks comebacks_ STE_GUARDED_BY(lock_);
-  bool worker_sleeping_ STE_GUARDED_BY(lock_) = false;  // the worker sleeps on wake_word_
-  // "Worker, look under the lock": raised when work is linked, a comeback withdrawn or
-  // join() starts; cleared when the worker has looked at everything. Written under
-  // lock_, read relaxed by the worker's spin (the lock taken afterwards synchronises).
-  std::atomic<bool> has_work_{false};
-  // Bumped under lock_ to wake the sleeping worker; the worker sleeps on it with the
-  // value it read under the lock. relaxed: the kernel compares the word, the lock
-  // orders everything else.
-  std::atomic<std::uint32_t> wake_word_{0};
-  // Where the two sides last ran (current_cpu()), so that each can tell whether the
-  // other shares its CPU and should be yielded to rather than spun on. Hints only:
-  // relaxed, and a stale value costs a little speed, never correctness.
+
+  // Pushed to by every producer; drained under the desk. Only ever changed by
+  // read-modify-writes, so that the pushes form one release sequence: one acquire of the
+  // latest value sees every pushed node (see push and drain_locked).
+  std::atomic<std::uintptr_t> inbox_{static_cast<std::uintptr_t>(phase::running)};
+
+  pi_mutex desk_;
+  task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
+  comebacks comebacks_ STE_GUARDED_BY(desk_);
+
+  // Hints only (relaxed; a stale value costs a little speed, never correctness):
+  // how many drained tasks wait (written by the desk's holders, read by producers for
+  // their spin policy), and where the two sides last ran (current_cpu()), so that each
+  // can tell whether the other shares its CPU and should be yielded to, not spun on.
+  std::atomic<std::size_t> ready_size_{0};
   std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
-  std::atomic<int> submitter_cpu_{-1};  // written by a producer, under the lock
+  std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
 };
 
 }  // namespace ste::detail

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // ste/detail/mutex.hpp — a std::mutex the thread-safety analysis knows about.
 //
-// For the locks that may be held across a sleep (join's, the deadlock edges'), where a
-// spin_lock would be wrong. Take it with guard<mutex>.
+// For the locks that may be held across a sleep (join's, the deadlock edges'), which
+// the desk (pi_mutex, held only for a few pointer writes) is not meant for. Take it with
+// guard<mutex>.
 #pragma once
 
 #include <mutex>

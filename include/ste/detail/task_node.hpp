@@ -5,10 +5,13 @@
 // lives in the submitter's stack frame (no allocation); for post it is the head of one
 // heap block; for coroutines it is the awaiter inside the coroutine frame.
 //
-// Ownership of a node over its life (details and proofs: docs/design.md):
-// 1. Owner fills it in, then mailbox::link_if_open links it under the mailbox lock.
-// 2. The worker unlinks it under the same lock ("started"), or a timed submitter
-//    unlinks it first ("withdrawn"): whoever unlinks it decides, exactly once.
+// Ownership of a node over its life (details and proofs: docs/design.md §2–§5):
+// 1. Owner fills it in, then mailbox::push links it into the inbox with one CAS
+//    (release: publishes everything written to the node before).
+// 2. A drain (the worker, or a withdrawing timed submitter, under the desk lock) moves
+//    it from the inbox chain into the worker-side FIFO. The worker unlinks it from there
+//    under the desk ("started"), or a timed submitter unlinks it first ("withdrawn"):
+//    whoever unlinks it decides, exactly once.
 // 3. The worker calls invoke(); for a blocking record invoke ends with
 //    completion::signal(), after which the worker never touches the record again.
 #pragma once
@@ -31,14 +34,30 @@
 
 namespace ste::detail {
 
-struct task_node {
-  // The mailbox's FIFO, guarded by its lock. `linked` is true from acceptance until the
-  // worker (start) or a withdrawal unlinks the node.
+struct comeback_record;
+
+// Aligned so that the inbox word can keep its phase and flag bits below a node's address
+// (mailbox.hpp): 4 bits. Coroutine frames and post's blocks come from operator new,
+// which aligns this much by default where ste runs.
+struct alignas(16) task_node {
+  // The inbox chain (newest first): written by the pusher before its CAS, read by the
+  // drain that takes the chain (the CAS's release/acquire orders the two).
+  task_node* inbox_next = nullptr;
+  // The worker-side FIFO, guarded by the desk lock. `linked` is true from the drain that
+  // moved the node there until the worker (start) or a withdrawal unlinks it.
   list_hook<task_node> queue_hook;
+  // A coroutine coming back (mailbox::link_comeback): the worker settles the announced
+  // comeback (with its record, if any) when it takes this node. Written by the pusher.
+  bool comeback = false;
+  comeback_record* comeback_of = nullptr;
   // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
   // worker hands such exceptions to on_error); blocking records catch their own.
   void (*invoke)(task_node*) = nullptr;
 };
+
+static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= alignof(task_node),
+              "ste keeps task records in coroutine frames and in blocks from plain "
+              "operator new: both must be aligned as task_node is (16 bytes)");
 
 using task_queue = intrusive_list<task_node, &task_node::queue_hook>;
 

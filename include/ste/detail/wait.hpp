@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -26,6 +27,8 @@ namespace ste::detail {
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
               "futex-style waits need a plain 32-bit atomic");
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::uintptr_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<std::uintptr_t>) == sizeof(std::uintptr_t));
 
 /// Blocks while `word == expected` (may return spuriously). Does not allocate.
 void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept;
@@ -33,6 +36,22 @@ void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noe
 /// As wait_on, for at most `timeout`. Returns false when the timeout elapsed.
 bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
                  std::chrono::nanoseconds timeout) noexcept;
+
+/// As wait_on / wait_on_for, for a pointer-sized word (a ste thread's inbox): blocks
+/// while `word == expected`. The Linux futex compares 32 bits only — the word's least
+/// significant half — so the word's owner must make every change it must not miss change
+/// that half (the inbox toggles a bit on every push). Wake it with wake_one(word_key(&w)).
+void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept;
+bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
+                      std::chrono::nanoseconds timeout) noexcept;
+/// The address the kernel keys a wait on `word` by (its least significant 32 bits).
+/// Pointer arithmetic only: the word may already be dead memory when a waker uses it.
+inline void const* word_key(std::atomic<std::uintptr_t> const* word) noexcept {
+  auto const* p = reinterpret_cast<unsigned char const*>(word);
+  if constexpr (sizeof(std::uintptr_t) > 4 && std::endian::native == std::endian::big)
+    p += sizeof(std::uintptr_t) - 4;
+  return p;
+}
 
 /// Wakes one / all threads waiting on `address`. The address is a key only: it is never
 /// read or written, so it may already be dead memory.

@@ -2,7 +2,7 @@
 // ste/detail/wait_policy.hpp — every number that decides how a ste thread waits.
 //
 // One place for the waiting policy: how long a waiter spins before it sleeps in the
-// kernel, how the queue lock spins, how far timed sleeps reach. Measured on the 2-vCPU
+// kernel, how far timed sleeps reach. Measured on the 2-vCPU
 // machine (docs/design.md, "Waiting"); change them here and nowhere else.
 #pragma once
 
@@ -17,11 +17,6 @@ inline constexpr std::chrono::microseconds spin_budget{50};
 /// `pause`s before a spinning waiter starts yielding (skipped when the peer last ran
 /// on the waiter's own CPU: pausing would only delay it).
 inline constexpr int spin_pauses = 64;
-
-/// The queue lock: `pause`s while the holder runs elsewhere, then `yield`s in case it
-/// was preempted on this CPU, then sleep on the lock word in the kernel.
-inline constexpr int lock_pauses = 128;
-inline constexpr int lock_yields = 16;
 
 /// A submitter spins for its result only when fewer tasks than this were queued ahead
 /// of it; with more, the wait will be long and spinning would take the worker's CPU.
