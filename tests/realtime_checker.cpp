@@ -102,8 +102,9 @@ class next_definition {
     t_watched = watched;
     if (p == nullptr) {
       // Nothing to forward to: carrying on would call through a null pointer.
-      static char const message[] = "realtime_checker: dlsym(RTLD_NEXT) found no C library "
-                                    "definition to forward to\n";
+      static char const message[] =
+          "realtime_checker: dlsym(RTLD_NEXT) found no C library "
+          "definition to forward to\n";
       [[maybe_unused]] auto const ignored = ::write(2, message, sizeof message - 1);
       std::abort();
     }
@@ -145,6 +146,7 @@ STE_RT_NEXT(sched_yield); STE_RT_NEXT(syscall);
 
 // Before main, so that the watched code never pays for (nor counts) a look-up. The
 // allocator needs none (the __libc_* entry points).
+// clang-format off
 [[gnu::constructor]] void resolve_all() noexcept {
   next_pthread_mutex_lock.get(); next_pthread_mutex_trylock.get();
   next_pthread_mutex_timedlock.get(); next_pthread_mutex_clocklock.get();
@@ -164,6 +166,7 @@ STE_RT_NEXT(sched_yield); STE_RT_NEXT(syscall);
   next_sigwait.get(); next_sigwaitinfo.get(); next_sigtimedwait.get(); next_pause.get();
   next_sched_yield.get(); next_syscall.get();
 }
+// clang-format on
 
 // The command of a futex operation, without the private and clock flags.
 #ifndef FUTEX_LOCK_PI2
@@ -228,7 +231,9 @@ void count_free(void* p) noexcept {
   if (p != nullptr) rt_counting::add(rt_counting::frees);
 }
 
-bool is_power_of_two(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
+bool is_power_of_two(std::size_t n) noexcept {
+  return n != 0 && (n & (n - 1)) == 0;
+}
 
 void* checked_new(void* p) {
   if (p == nullptr) throw std::bad_alloc();
@@ -236,14 +241,20 @@ void* checked_new(void* p) {
 }
 
 // operator new(0) must return a unique pointer; malloc(0) may return null.
-std::size_t at_least_one(std::size_t n) noexcept { return n == 0 ? 1 : n; }
+std::size_t at_least_one(std::size_t n) noexcept {
+  return n == 0 ? 1 : n;
+}
 
 }  // namespace
 
 // --- rt_watch / rt_checker ------------------------------------------------------------
 
-rt_watch::rt_watch(rt_checker& c) noexcept : previous_(t_watched) { t_watched = &c; }
-rt_watch::~rt_watch() { t_watched = previous_; }
+rt_watch::rt_watch(rt_checker& c) noexcept : previous_(t_watched) {
+  t_watched = &c;
+}
+rt_watch::~rt_watch() {
+  t_watched = previous_;
+}
 
 rt_counts rt_checker::counts() const noexcept {
   auto const r = [](std::atomic<std::uint64_t> const& a) {
@@ -301,13 +312,15 @@ std::ostream& operator<<(std::ostream& out, rt_counts const& c) {
 
 // --- The interposed definitions ------------------------------------------------------
 
-using ste_test::rt_counting;
 using ste_test::count_allocation;
 using ste_test::count_free;
+using ste_test::rt_counting;
 
 // The allocator. realloc counts as one allocation (whatever it does underneath).
 extern "C" {
-void* malloc(std::size_t size) noexcept { return count_allocation(__libc_malloc(size)); }
+void* malloc(std::size_t size) noexcept {
+  return count_allocation(__libc_malloc(size));
+}
 void* calloc(std::size_t count, std::size_t size) noexcept {
   return count_allocation(__libc_calloc(count, size));
 }
@@ -342,8 +355,12 @@ int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept
 void* memalign(std::size_t alignment, std::size_t size) noexcept {
   return count_allocation(__libc_memalign(alignment, size));
 }
-void* valloc(std::size_t size) noexcept { return count_allocation(__libc_valloc(size)); }
-void* pvalloc(std::size_t size) noexcept { return count_allocation(__libc_pvalloc(size)); }
+void* valloc(std::size_t size) noexcept {
+  return count_allocation(__libc_valloc(size));
+}
+void* pvalloc(std::size_t size) noexcept {
+  return count_allocation(__libc_pvalloc(size));
+}
 void free(void* p) noexcept {
   count_free(p);
   __libc_free(p);

@@ -153,8 +153,7 @@ class rt_checker {
  private:
   friend struct rt_counting;  // realtime_checker.cpp
   std::atomic<std::uint64_t> allocations_{0}, frees_{0}, mutex_locks_{0}, cond_waits_{0},
-      futex_waits_{0}, sleeps_{0}, other_blocking_{0}, wakes_{0}, yields_{0},
-      other_syscalls_{0};
+      futex_waits_{0}, sleeps_{0}, other_blocking_{0}, wakes_{0}, yields_{0}, other_syscalls_{0};
 };
 
 }  // namespace ste_test

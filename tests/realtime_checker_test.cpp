@@ -48,7 +48,9 @@ struct alignas(64) over_aligned {
   char bytes[64];
 };
 
-TEST(RealTimeCheckerSelfTest, InterpositionWorks) { ASSERT_TRUE(rt_checker::interposition_works()); }
+TEST(RealTimeCheckerSelfTest, InterpositionWorks) {
+  ASSERT_TRUE(rt_checker::interposition_works());
+}
 
 TEST(RealTimeCheckerSelfTest, SeesEveryAllocationForm) {
   auto const one_each = [](auto&& alloc, auto&& release) {
@@ -77,14 +79,13 @@ TEST(RealTimeCheckerSelfTest, SeesEveryAllocationForm) {
   one_each([] { return new (std::nothrow) int(2); }, [](void* p) { delete static_cast<int*>(p); });
   one_each([] { return new (std::nothrow) int[3]; },
            [](void* p) { delete[] static_cast<int*>(p); });
-  one_each([] { return new over_aligned; },
-           [](void* p) { delete static_cast<over_aligned*>(p); });
+  one_each([] { return new over_aligned; }, [](void* p) { delete static_cast<over_aligned*>(p); });
   one_each([] { return new over_aligned[2]; },
            [](void* p) { delete[] static_cast<over_aligned*>(p); });
   one_each([] { return new (std::nothrow) over_aligned; },
            [](void* p) { delete static_cast<over_aligned*>(p); });
-  one_each([] { return ::operator new(32, std::align_val_t{128}, std::nothrow); },
-           [](void* p) { ::operator delete(p, std::align_val_t{128}, std::nothrow); });
+  one_each([] { return ::operator new (32, std::align_val_t{128}, std::nothrow); },
+           [](void* p) { ::operator delete (p, std::align_val_t{128}, std::nothrow); });
 
   // realloc of a live block: one allocation (whatever it does underneath), no free.
   g_sink = std::malloc(8);

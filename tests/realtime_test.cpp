@@ -65,13 +65,12 @@ int fifo_refusal() {
 
 std::string refusal_reason(int error) {
   return std::string("SCHED_FIFO ") + std::to_string(kFifoPriority) + " refused (" +
-         std::strerror(error) +
-         "): run as root, with CAP_SYS_NICE, or with `ulimit -r` >= " +
+         std::strerror(error) + "): run as root, with CAP_SYS_NICE, or with `ulimit -r` >= " +
          std::to_string(kFifoPriority);
 }
 
-#define STE_SKIP_WITHOUT_FIFO()                                           \
-  do {                                                                    \
+#define STE_SKIP_WITHOUT_FIFO()                                                  \
+  do {                                                                           \
     if (int const e = fifo_refusal(); e != 0) GTEST_SKIP() << refusal_reason(e); \
   } while (false)
 
@@ -138,7 +137,9 @@ ste::thread warm_thread() {
   return t;
 }
 
-TEST(RealTimeChecker, InterpositionWorks) { ASSERT_TRUE(rt_checker::interposition_works()); }
+TEST(RealTimeChecker, InterpositionWorks) {
+  ASSERT_TRUE(rt_checker::interposition_works());
+}
 
 TEST(RealTimeChecker, SubmitFromFifoThreadNeitherAllocatesNorLocks) {
   STE_SKIP_WITHOUT_FIFO();
@@ -193,7 +194,7 @@ TEST(RealTimeChecker, PostFromFifoThreadAllocatesOnceAndNeverBlocks) {
   print_counts("post x100000 from SCHED_FIFO 10", c);
   EXPECT_EQ(ran.load(), kCalls);
   EXPECT_EQ(c.allocations, static_cast<std::uint64_t>(kCalls)) << c;  // the task blocks
-  EXPECT_EQ(c.frees, 0u) << c;  // the worker frees them
+  EXPECT_EQ(c.frees, 0u) << c;                                        // the worker frees them
   EXPECT_EQ(c.mutex_locks, 0u) << c;
   EXPECT_EQ(c.cond_waits, 0u) << c;
   // post does not block: not for its task (nobody waits), nor for a lock another thread
@@ -210,7 +211,8 @@ TEST(RealTimeChecker, SubmitForWithAFarDeadlineNeitherAllocatesNorLocks) {
   long local = 0;
   int const error = on_fifo_threads(1, [&](int) {
     auto watching = checker.watch_this_thread();
-    for (int i = 0; i < kCalls; ++i) thread.submit_for(std::chrono::hours(1), [&local] { ++local; });
+    for (int i = 0; i < kCalls; ++i)
+      thread.submit_for(std::chrono::hours(1), [&local] { ++local; });
   });
   ASSERT_EQ(error, 0) << refusal_reason(error);
   rt_counts const c = checker.counts();
@@ -395,11 +397,12 @@ TEST(RealTimeChecker, DISABLED_SubmitFromAFifoSteThreadToAnotherNeitherAllocates
 // call. The notifier does not exist yet; when it does, this is the test (remove the
 // comment markers, nothing else should need to change):
 //
+// clang-format off
 // TEST(RealTimeChecker, NotifyFromFifoThreadIsRealTimeSafe) {
 //   STE_SKIP_WITHOUT_FIFO();
 //   ste::thread thread = warm_thread();
 //   std::atomic<long> runs{0};
-//   ste::notifier n = thread.make_notifier([&runs] { runs.fetch_add(1); });  // allocates: not watched
+//   ste::notifier n = thread.make_notifier([&runs] { runs.fetch_add(1); });  // allocates once: unwatched
 //   rt_checker checker;
 //   long accepted = 0;
 //   int const error = on_fifo_threads(1, [&](int) {
@@ -421,5 +424,6 @@ TEST(RealTimeChecker, DISABLED_SubmitFromAFifoSteThreadToAnotherNeitherAllocates
 //   EXPECT_LE(c.wakes, static_cast<std::uint64_t>(kCalls)) << c;  // at most one per call
 //   EXPECT_EQ(c.other_syscalls, 0u) << c;
 // }
+// clang-format on
 
 }  // namespace
