@@ -21,7 +21,7 @@ bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
     if (refusable && !open_to(phase_of(w), who)) return false;
     n.inbox_next = top_of(w);
     std::uintptr_t const next =
-        reinterpret_cast<std::uintptr_t>(&n) | (w & (kPhaseMask | kSleeping)) | (~w & kToggle);
+        reinterpret_cast<std::uintptr_t>(&n) | (w & (kPhaseMask | kSleeping)) | kNonEmpty;
     // release: publishes the node (and everything its owner wrote before) to the drain's
     // acquire. A failed CAS only re-reads the word (relaxed): nothing was published.
     if (inbox_.compare_exchange_weak(w, next, std::memory_order_release,
@@ -133,14 +133,20 @@ bool mailbox::unstarted_comeback_targets(core const* self, core** out, std::size
 
 void mailbox::drain_locked(bool by_worker) noexcept {
   std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
-  std::uintptr_t const keep = kPhaseMask | kToggle | (by_worker ? 0 : kSleeping);
   // acquire: pairs with every push's release (they form one release sequence, every
   // change of the word being a read-modify-write), so each node of the chain, and what
-  // its owner wrote before pushing it, is visible here.
+  // its owner wrote before pushing it, is visible here. The drain leaves the phase and
+  // clears N (empty again) and S.
   while (top_of(w) != nullptr &&
-         !inbox_.compare_exchange_weak(w, w & keep, std::memory_order_acquire,
+         !inbox_.compare_exchange_weak(w, w & kPhaseMask, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
   }
+  // A withdrawer that took a chain while S was set must wake the worker itself: the
+  // pushers' wakes may all have come before the worker's futex call, and the word is
+  // back to the very value the worker compares against (verify/README.md: Relacy found
+  // this, `spec-withdraw-keeps-s`). Clearing S above makes that compare fail; the wake
+  // reaches a worker already asleep. The worker re-checks the FIFO, not only the word.
+  if (!by_worker && top_of(w) != nullptr && (w & kSleeping) != 0) wake_one(word_key(&inbox_));
   // Reverse the newest-first chain, then append it oldest first: the FIFO is in the
   // order of the pushes' CASes. Nodes are safe to touch here: a drained node is
   // withdrawn or started only under the desk, which we hold.
@@ -181,7 +187,8 @@ bool mailbox::try_close_locked() noexcept {
   STE_ASSERT(phase_of(w) == phase::draining);
   // A CAS, not a store: a never-refused push (a comeback, a completion) that slipped in
   // makes it fail, and the worker takes that node first. Refused pushes change nothing.
-  std::uintptr_t const closed_word = (w & kToggle) | static_cast<std::uintptr_t>(phase::closed);
+  // From the value as loaded, whatever S is (a clear of S may have lost to join's CAS).
+  std::uintptr_t const closed_word = static_cast<std::uintptr_t>(phase::closed);
   return top_of(w) == nullptr &&
          inbox_.compare_exchange_strong(w, closed_word, std::memory_order_acq_rel,
                                         std::memory_order_relaxed);
@@ -195,7 +202,7 @@ bool mailbox::prepare_sleep_locked(std::uintptr_t& seen) noexcept {
   if (!ready_.empty() || top_of(seen) != nullptr) return false;
   // The CAS both announces the sleep and checks that nothing changed since `seen`: a
   // push after it sees S (the word's modification order) and wakes us after its own
-  // CAS; a push before the futex compares makes the compare fail (it toggled T).
+  // CAS; a push before the futex compares makes the compare fail (it set N).
   // acq_rel: keeps the announcement in the word's release sequence.
   std::uintptr_t const sleeping = seen | kSleeping;
   if (!inbox_.compare_exchange_strong(seen, sleeping, std::memory_order_acq_rel,

@@ -18,8 +18,9 @@
 // that also checks that nothing arrived, then sleeps on the word. Every producer that
 // sees S wakes it after its own push; producers never clear S (only the worker does,
 // once awake), so a producer stopped between its push and its wake delays no one else:
-// the next push, or join(), still sees S. Every push toggles bit T, so the word's low
-// 32 bits — all a Linux futex compares — change with each push.
+// the next push, or join(), still sees S. Every push sets bit N ("not empty"; a drain
+// clears it), so the word's low 32 bits — all a Linux futex compares — differ from the
+// empty word the worker sleeps on after any push, whatever the node's address.
 #pragma once
 
 #include <atomic>
@@ -129,10 +130,10 @@ class mailbox {
   void sleep_until(std::uintptr_t seen, std::chrono::steady_clock::time_point deadline) noexcept;
 
  private:
-  // The inbox word: [ node address | T | S | phase (2 bits) ].
+  // The inbox word: [ node address | N | S | phase (2 bits) ].
   static constexpr std::uintptr_t kPhaseMask = 3;
   static constexpr std::uintptr_t kSleeping = 4;  // S: the worker sleeps on the word
-  static constexpr std::uintptr_t kToggle = 8;    // T: flipped by every push
+  static constexpr std::uintptr_t kNonEmpty = 8;  // N: set by every push, cleared by drains
   static constexpr std::uintptr_t kFlagBits = 15;
   static_assert(alignof(task_node) > kFlagBits, "the flags live below a node's address");
 
@@ -147,8 +148,8 @@ class mailbox {
 
   /// The one CAS of a hand-off; false (nothing pushed) when refused.
   bool push(task_node& n, caller who, bool refusable) noexcept;
-  /// Moves the inbox chain to the back of the FIFO, oldest first. Only the worker clears
-  /// S (`by_worker`): a withdrawer's drain leaves it for the worker.
+  /// Moves the inbox chain to the back of the FIFO, oldest first, and clears S; a
+  /// withdrawer (not `by_worker`) that took a chain from a sleeping worker wakes it.
   void drain_locked(bool by_worker) noexcept STE_REQUIRES(desk_);
 
   std::string const& name_;

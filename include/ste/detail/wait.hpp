@@ -40,7 +40,7 @@ bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
 /// As wait_on / wait_on_for, for a pointer-sized word (a ste thread's inbox): blocks
 /// while `word == expected`. The Linux futex compares 32 bits only — the word's least
 /// significant half — so the word's owner must make every change it must not miss change
-/// that half (the inbox toggles a bit on every push). Wake it with wake_one(word_key(&w)).
+/// that half (the inbox sets a "not empty" bit with every push). Wake it with wake_one(word_key(&w)).
 void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept;
 bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
                       std::chrono::nanoseconds timeout) noexcept;
