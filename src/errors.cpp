@@ -204,11 +204,11 @@ void throw_negative_cpu(int cpu) {
 }
 
 void throw_cpu_missing(int cpu, long cpu_count) {
-  throw std::system_error(
-      std::make_error_code(std::errc::invalid_argument),
-      "ste: builder::cpu_affinity: CPU " + std::to_string(cpu) +
-          " does not exist: this machine has " + std::to_string(cpu_count) +
-          " CPUs, numbered 0 to " + std::to_string(cpu_count - 1) + "; no thread was started");
+  throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                          "ste: builder::cpu_affinity: CPU " + std::to_string(cpu) +
+                              " does not exist: this machine has " + std::to_string(cpu_count) +
+                              " CPUs, numbered 0 to " + std::to_string(cpu_count - 1) +
+                              "; no thread was started");
 }
 
 void throw_cpu_not_allowed(int cpu, std::string const& allowed) {
@@ -223,9 +223,9 @@ void throw_cpu_not_allowed(int cpu, std::string const& allowed) {
 void throw_affinity_refused(std::error_code error, std::string const& thread_name,
                             char const* os_call) {
   throw std::system_error(error, "ste: the OS refused to restrict the thread " +
-                                     quoted(thread_name) + " to the CPUs of "
-                                     "builder::cpu_affinity; no thread was left "
-                                     "running. " + os_call + " said");
+                                     quoted(thread_name) +
+                                     " to the CPUs of builder::cpu_affinity; no thread was "
+                                     "left running. " + os_call + " said");
 }
 
 void throw_affinity_unsupported() {
@@ -235,36 +235,36 @@ void throw_affinity_unsupported() {
                           "leave the CPU list empty here; no thread was started");
 }
 
-void throw_sched_fifo_refused(std::error_code error, std::string const& thread_name,
-                              int priority, char const* os_call) {
+void throw_sched_fifo_refused(std::error_code error, std::string const& thread_name, int priority,
+                              char const* os_call) {
   std::string const p = std::to_string(priority);
   throw std::system_error(
-      error,
-      "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
-          ": SCHED_FIFO at priority " + p +
-          "; no thread was left running. To allow it, do one of: raise the process's "
-          "RLIMIT_RTPRIO to at least " + p + " (`ulimit -r " + p +
-          "` in the shell that starts it, or a line such as `@audio - rtprio 95` in "
-          "/etc/security/limits.d/ for a group the user is in); give the program "
-          "CAP_SYS_NICE (`setcap cap_sys_nice+ep PROGRAM`, or run it as root); or have "
-          "rtkit raise the thread (ste does not ask rtkit itself: pass "
-          "realtime({.required = false}) and call rtkit from the prelude). Or pass "
-          "realtime({.required = false}) to run with normal scheduling instead. " +
-          os_call + " said");
+      error, "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
+                 ": SCHED_FIFO at priority " + p +
+                 "; no thread was left running. To allow it, do one of: raise the process's "
+                 "RLIMIT_RTPRIO to at least " +
+                 p + " (`ulimit -r " + p +
+                 "` in the shell that starts it, or a line such as `@audio - rtprio 95` in "
+                 "/etc/security/limits.d/ for a group the user is in); give the program "
+                 "CAP_SYS_NICE (`setcap cap_sys_nice+ep PROGRAM`, or run it as root); or have "
+                 "rtkit raise the thread (ste does not ask rtkit itself: pass "
+                 "realtime({.required = false}) and call rtkit from the prelude). Or pass "
+                 "realtime({.required = false}) to run with normal scheduling instead. " +
+                 os_call + " said");
 }
 
 void throw_mmcss_refused(std::error_code error, std::string const& thread_name, int priority,
                          char const* avrt_priority, char const* os_call) {
   throw std::system_error(
-      error,
-      "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
-          ": the MMCSS task \"Pro Audio\" at " + avrt_priority + " (realtime priority " +
-          std::to_string(priority) +
-          "); no thread was left running. To allow it, make sure the Multimedia Class "
-          "Scheduler service (MMCSS) runs and that the task \"Pro Audio\" exists under "
-          "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Multimedia\\SystemProfile"
-          "\\Tasks; or pass realtime({.required = false}) to run with normal scheduling "
-          "instead. " + os_call + " said");
+      error, "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
+                 ": the MMCSS task \"Pro Audio\" at " + avrt_priority + " (realtime priority " +
+                 std::to_string(priority) +
+                 "); no thread was left running. To allow it, make sure the Multimedia Class "
+                 "Scheduler service (MMCSS) runs and that the task \"Pro Audio\" exists under "
+                 "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Multimedia\\SystemProfile"
+                 "\\Tasks; or pass realtime({.required = false}) to run with normal scheduling "
+                 "instead. " +
+                 os_call + " said");
 }
 
 void throw_time_constraint_refused(int kern_return, std::string const& thread_name,

@@ -68,8 +68,8 @@ void check_cpus(std::span<int const> cpus) {
     if (sched_getaffinity(getpid(), allowed.bytes(), allowed.get()) == 0) {
       for (int cpu : cpus)
         if (!allowed.has(cpu))
-          throw_cpu_not_allowed(cpu, format_cpu_list([&](int c) { return allowed.has(c); },
-                                                     static_cast<int>(count)));
+          throw_cpu_not_allowed(
+              cpu, format_cpu_list([&](int c) { return allowed.has(c); }, static_cast<int>(count)));
       return;
     }
     // Any other failure: let the new thread's sched_setaffinity have the last word.
@@ -80,8 +80,7 @@ void check_cpus(std::span<int const> cpus) {
 placement_scope::~placement_scope() = default;
 
 void placement_scope::apply(std::string const& thread_name,
-                            std::optional<realtime_options> const& rt,
-                            std::span<int const> cpus) {
+                            std::optional<realtime_options> const& rt, std::span<int const> cpus) {
   // CPUs first: a real-time thread must not run, even briefly, where it was not meant to.
   if (!cpus.empty()) {
     int const highest = *std::max_element(cpus.begin(), cpus.end());
@@ -98,8 +97,7 @@ void placement_scope::apply(std::string const& thread_name,
   // SCHED_RESET_ON_FORK: a process forked from this thread (system(), posix_spawn in a
   // task) starts with normal scheduling instead of inheriting SCHED_FIFO and starving
   // the machine unnoticed; rtkit demands it of the threads it raises, for that reason.
-  int const rc =
-      pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &param);
+  int const rc = pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &param);
   if (rc == 0) {
     realtime_ = true;
     return;

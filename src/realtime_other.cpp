@@ -44,8 +44,7 @@ std::uint32_t to_mach_units(nanoseconds ns) noexcept {
 }  // namespace
 
 void placement_scope::apply(std::string const& thread_name,
-                            std::optional<realtime_options> const& rt,
-                            std::span<int const> cpus) {
+                            std::optional<realtime_options> const& rt, std::span<int const> cpus) {
   if (!cpus.empty()) throw_affinity_unsupported();  // check_cpus refused it already
   if (!rt) return;
   // Defaults: a period of 128 frames at 44.1 kHz, 75 % of it to compute, done within
@@ -60,10 +59,9 @@ void placement_scope::apply(std::string const& thread_name,
   policy.computation = to_mach_units(computation);
   policy.constraint = to_mach_units(constraint);
   policy.preemptible = 1;
-  kern_return_t const kr =
-      thread_policy_set(pthread_mach_thread_np(pthread_self()), THREAD_TIME_CONSTRAINT_POLICY,
-                        reinterpret_cast<thread_policy_t>(&policy),
-                        THREAD_TIME_CONSTRAINT_POLICY_COUNT);
+  kern_return_t const kr = thread_policy_set(
+      pthread_mach_thread_np(pthread_self()), THREAD_TIME_CONSTRAINT_POLICY,
+      reinterpret_cast<thread_policy_t>(&policy), THREAD_TIME_CONSTRAINT_POLICY_COUNT);
   if (kr == KERN_SUCCESS) {
     realtime_ = true;
     return;
@@ -76,8 +74,7 @@ void placement_scope::apply(std::string const& thread_name,
 #else
 
 void placement_scope::apply(std::string const& thread_name,
-                            std::optional<realtime_options> const& rt,
-                            std::span<int const> cpus) {
+                            std::optional<realtime_options> const& rt, std::span<int const> cpus) {
   if (!cpus.empty()) throw_affinity_unsupported();  // check_cpus refused it already
   if (rt && rt->required) throw_realtime_unsupported(thread_name);
 }

@@ -62,8 +62,8 @@ void check_cpus(std::span<int const> cpus) {
     if (!in_mask(system, cpu)) throw_cpu_missing(cpu, count);
   for (int cpu : cpus)
     if (!in_mask(process, cpu))
-      throw_cpu_not_allowed(cpu, format_cpu_list([&](int c) { return in_mask(process, c); },
-                                                 kMaskBits));
+      throw_cpu_not_allowed(cpu,
+                            format_cpu_list([&](int c) { return in_mask(process, c); }, kMaskBits));
 }
 
 placement_scope::~placement_scope() {
@@ -71,8 +71,7 @@ placement_scope::~placement_scope() {
 }
 
 void placement_scope::apply(std::string const& thread_name,
-                            std::optional<realtime_options> const& rt,
-                            std::span<int const> cpus) {
+                            std::optional<realtime_options> const& rt, std::span<int const> cpus) {
   if (!cpus.empty()) {
     DWORD_PTR mask = 0;
     for (int cpu : cpus) mask |= DWORD_PTR{1} << cpu;  // 0..63: check_cpus saw to it

@@ -163,10 +163,10 @@ bool sched_fifo_allowed(int priority) {
   return rc == 0;
 }
 
-#define STE_REQUIRE_SCHED_FIFO(priority)                                                  \
-  if (!sched_fifo_allowed(priority))                                                      \
+#define STE_REQUIRE_SCHED_FIFO(priority)                                                 \
+  if (!sched_fifo_allowed(priority))                                                     \
   GTEST_SKIP() << "*** SKIPPED: this process may not use SCHED_FIFO " << (priority)      \
-               << " (not root, no CAP_SYS_NICE, RLIMIT_RTPRIO too low); the refusal is "  \
+               << " (not root, no CAP_SYS_NICE, RLIMIT_RTPRIO too low); the refusal is " \
                   "tested by Realtime.RefusedForRealInAChildWithoutRights ***"
 
 // The entries of /proc/self/task: this process's threads.
@@ -365,9 +365,9 @@ bool only_cpu(cpu_set_t const& set, int cpu) {
   return CPU_COUNT(&set) == 1 && CPU_ISSET(static_cast<std::size_t>(cpu), &set);
 }
 
-#define STE_REQUIRE_CPU0_ALLOWED()                                                        \
-  if (cpu_set_t const mine = current_affinity(); !CPU_ISSET(0, &mine))                  \
-  GTEST_SKIP() << "*** SKIPPED: this process may not run on CPU 0 (its affinity or "     \
+#define STE_REQUIRE_CPU0_ALLOWED()                                                   \
+  if (cpu_set_t const mine = current_affinity(); !CPU_ISSET(0, &mine))               \
+  GTEST_SKIP() << "*** SKIPPED: this process may not run on CPU 0 (its affinity or " \
                   "cpuset excludes it) ***"
 
 struct placement_seen {
@@ -375,15 +375,15 @@ struct placement_seen {
   int cpu;
 };
 
-placement_seen current_placement() { return {current_affinity(), sched_getcpu()}; }
+placement_seen current_placement() {
+  return {current_affinity(), sched_getcpu()};
+}
 
 TEST(CpuAffinity, PreludeAndTasksRunOnlyOnTheListedCpu) {
   STE_REQUIRE_CPU0_ALLOWED();
   placement_seen in_prelude{};
-  ste::thread t = ste::builder()
-                      .cpu_affinity({0})
-                      .prelude([&] { in_prelude = current_placement(); })
-                      .build();
+  ste::thread t =
+      ste::builder().cpu_affinity({0}).prelude([&] { in_prelude = current_placement(); }).build();
   EXPECT_TRUE(only_cpu(in_prelude.affinity, 0));
   EXPECT_EQ(in_prelude.cpu, 0);
   placement_seen const in_task = t.submit(current_placement);

@@ -34,8 +34,8 @@ struct realtime_options {
   /// 0 asks for this one: SCHED_FIFO 88, the priority PipeWire gives its data threads
   /// (rt.prio = 88 in its shipped configuration) — an audio thread of the program runs
   /// level with the audio graph that drives it, above ordinary real-time work and below
-  /// the kernel's own (99) and rtkit's daemon (89); it is within the `rtprio 95` that
-  /// distributions grant their `audio` group.
+  /// the kernel's watchdog threads (99); it is within the `rtprio 95` that distributions
+  /// grant their `audio` group.
   static constexpr int default_priority = 88;
 
   /// Linux: the SCHED_FIFO priority, 1 (lowest) .. 99 (highest); 0: default_priority.

@@ -62,8 +62,7 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
                                            int priority, char const* os_call);
 /// Windows: the MMCSS task "Pro Audio" (at `avrt_priority`) was refused.
 [[noreturn]] void throw_mmcss_refused(std::error_code error, std::string const& thread_name,
-                                      int priority, char const* avrt_priority,
-                                      char const* os_call);
+                                      int priority, char const* avrt_priority, char const* os_call);
 /// macOS: the time-constraint policy was refused.
 [[noreturn]] void throw_time_constraint_refused(int kern_return, std::string const& thread_name,
                                                 long long period_ns, long long computation_ns);
