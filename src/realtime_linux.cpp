@@ -95,8 +95,9 @@ void placement_scope::apply(std::string const& thread_name,
   sched_param param{};
   param.sched_priority = requested_priority(*rt);
   // SCHED_RESET_ON_FORK: a process forked from this thread (system(), posix_spawn in a
-  // task) starts with normal scheduling instead of inheriting SCHED_FIFO and starving
-  // the machine unnoticed; rtkit demands it of the threads it raises, for that reason.
+  // task), and a thread it starts, begin with normal scheduling instead of inheriting
+  // SCHED_FIFO and starving the machine unnoticed; rtkit demands it of the threads it
+  // raises, for that reason.
   int const rc = pthread_setschedparam(pthread_self(), SCHED_FIFO | SCHED_RESET_ON_FORK, &param);
   if (rc == 0) {
     realtime_ = true;

@@ -13,7 +13,8 @@
 //
 // What each platform does with it:
 //   - Linux: SCHED_FIFO at `priority` (1 lowest .. 99 highest; 0: default_priority),
-//     with SCHED_RESET_ON_FORK, set by the new thread on itself before its prelude.
+//     with SCHED_RESET_ON_FORK (processes and threads it starts begin with normal
+//     scheduling), set by the new thread on itself before its prelude.
 //     Allowed for root, for a process with CAP_SYS_NICE, or up to RLIMIT_RTPRIO
 //     (`ulimit -r`); rtkit can raise a thread too, but ste does not ask it.
 //   - Windows: the MMCSS task "Pro Audio" (AvSetMmThreadCharacteristicsW) with an AVRT
