@@ -16,6 +16,7 @@
 #include "ste/detail/core.hpp"
 #include "ste/detail/deadlock.hpp"
 #include "ste/detail/throw.hpp"
+#include "ste/realtime.hpp"
 #include "ste/tag.hpp"
 
 namespace ste {
@@ -184,6 +185,110 @@ void throw_thread_attributes(int error) {
   throw std::system_error(error, std::generic_category(),
                           "ste: the OS could not prepare the attributes of a new thread "
                           "(pthread_attr_init); the system is out of resources");
+}
+
+// --- Real-time scheduling and CPU affinity ------------------------------------------
+
+void throw_invalid_priority(int priority) {
+  throw std::invalid_argument(
+      "ste: builder::realtime: priority " + std::to_string(priority) +
+      " is outside 0..99; real-time priorities run from 1 (lowest) to 99 (highest), as "
+      "Linux numbers SCHED_FIFO priorities, and 0 asks for ste's audio default (" +
+      std::to_string(realtime_options::default_priority) + "); no thread was started");
+}
+
+void throw_negative_cpu(int cpu) {
+  throw std::invalid_argument("ste: builder::cpu_affinity: CPU " + std::to_string(cpu) +
+                              " is negative; CPUs are numbered from 0 as the OS numbers "
+                              "them; no thread was started");
+}
+
+void throw_cpu_missing(int cpu, long cpu_count) {
+  throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                          "ste: builder::cpu_affinity: CPU " + std::to_string(cpu) +
+                              " does not exist: this machine has " + std::to_string(cpu_count) +
+                              " CPUs, numbered 0 to " + std::to_string(cpu_count - 1) +
+                              "; no thread was started");
+}
+
+void throw_cpu_not_allowed(int cpu, std::string const& allowed) {
+  throw std::system_error(
+      std::make_error_code(std::errc::invalid_argument),
+      "ste: builder::cpu_affinity: CPU " + std::to_string(cpu) +
+          " is outside the set of CPUs this process may run on (" + allowed +
+          "; its affinity, as taskset or a cpuset set it); choose CPUs from that set; no "
+          "thread was started");
+}
+
+void throw_affinity_refused(std::error_code error, std::string const& thread_name,
+                            char const* os_call) {
+  throw std::system_error(error, "ste: the OS refused to restrict the thread " +
+                                     quoted(thread_name) +
+                                     " to the CPUs of builder::cpu_affinity; no thread was "
+                                     "left running. " + os_call + " said");
+}
+
+void throw_affinity_unsupported() {
+  throw std::system_error(std::make_error_code(std::errc::operation_not_supported),
+                          "ste: builder::cpu_affinity is not supported on this platform "
+                          "(ste can restrict threads to CPUs on Linux and Windows only); "
+                          "leave the CPU list empty here; no thread was started");
+}
+
+void throw_sched_fifo_refused(std::error_code error, std::string const& thread_name, int priority,
+                              char const* os_call) {
+  std::string const p = std::to_string(priority);
+  throw std::system_error(
+      error, "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
+                 ": SCHED_FIFO at priority " + p +
+                 "; no thread was left running. To allow it, do one of: raise the process's "
+                 "RLIMIT_RTPRIO to at least " +
+                 p + " (`ulimit -r " + p +
+                 "` in the shell that starts it, or a line such as `@audio - rtprio 95` in "
+                 "/etc/security/limits.d/ for a group the user is in); give the program "
+                 "CAP_SYS_NICE (`setcap cap_sys_nice+ep PROGRAM`, or run it as root); or have "
+                 "rtkit raise the thread (ste does not ask rtkit itself: pass "
+                 "realtime({.required = false}) and call rtkit from the prelude). Or pass "
+                 "realtime({.required = false}) to run with normal scheduling instead. " +
+                 os_call + " said");
+}
+
+void throw_mmcss_refused(std::error_code error, std::string const& thread_name, int priority,
+                         char const* avrt_priority, char const* os_call) {
+  throw std::system_error(
+      error, "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
+                 ": the MMCSS task \"Pro Audio\" at " + avrt_priority + " (realtime priority " +
+                 std::to_string(priority) +
+                 "); no thread was left running. To allow it, make sure the Multimedia Class "
+                 "Scheduler service (MMCSS) runs and that the task \"Pro Audio\" exists under "
+                 "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Multimedia\\SystemProfile"
+                 "\\Tasks; or pass realtime({.required = false}) to run with normal scheduling "
+                 "instead. " +
+                 os_call + " said");
+}
+
+void throw_time_constraint_refused(int kern_return, std::string const& thread_name,
+                                   long long period_ns, long long computation_ns) {
+  throw std::system_error(
+      std::make_error_code(std::errc::operation_not_permitted),
+      "ste: the OS refused real-time scheduling for the thread " + quoted(thread_name) +
+          ": THREAD_TIME_CONSTRAINT_POLICY with a period of " + std::to_string(period_ns) +
+          " ns and a computation of " + std::to_string(computation_ns) +
+          " ns (thread_policy_set returned " + std::to_string(kern_return) +
+          "). The computation must lie between 50 us and 50 ms and not exceed the period: "
+          "adjust realtime_options::period / computation, or pass "
+          "realtime({.required = false}) to run with normal scheduling instead. No thread "
+          "was left running");
+}
+
+void throw_realtime_unsupported(std::string const& thread_name) {
+  throw std::system_error(
+      std::make_error_code(std::errc::operation_not_supported),
+      "ste: real-time scheduling is not supported here (ste knows Linux SCHED_FIFO, "
+      "Windows MMCSS and the macOS time-constraint policy), so the thread " +
+          quoted(thread_name) +
+          " cannot get it; pass realtime({.required = false}) to run with normal "
+          "scheduling instead. No thread was left running");
 }
 
 // --- Deadlocks ----------------------------------------------------------------------

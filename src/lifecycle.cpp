@@ -7,7 +7,9 @@
 #include <memory>
 
 #include "os_thread.hpp"
+#include "realtime.hpp"
 #include "ste/detail/core.hpp"
+#include "ste/detail/throw.hpp"
 
 namespace ste::detail {
 
@@ -34,12 +36,23 @@ namespace {
 thread_local core* tls_current_core = nullptr;
 
 // Handshake between start() and the new thread: lives in start()'s frame. The worker
-// signals it once (its last touch) after the prelude ran or threw.
+// signals it once (its last touch) after the prelude ran or threw, or after the OS
+// refused the real-time scheduling or the CPUs asked for (then the prelude never ran).
 struct startup {
   std::shared_ptr<core> self;
-  std::exception_ptr prelude_error;
+  std::exception_ptr error;  // the prelude's exception, or the placement's refusal
   completion started;
 };
+
+// What can be refused before any thread exists: the priority's range, negative CPUs,
+// and CPUs that do not exist or that the process may not use.
+void check_placement(thread_config const& config) {
+  if (config.realtime && (config.realtime->priority < 0 || config.realtime->priority > 99))
+    throw_invalid_priority(config.realtime->priority);
+  for (int cpu : config.cpus)
+    if (cpu < 0) throw_negative_cpu(cpu);
+  check_cpus(config.cpus);
+}
 
 std::uint64_t next_tag_id() noexcept {
   // Tags come from one process-wide 64-bit counter and are never re-used. At a billion
@@ -59,17 +72,26 @@ void core::thread_main(void* p) noexcept {
   std::shared_ptr<core> self = s->self;  // the worker's own reference
   tls_current_core = self.get();
   os_thread::set_current_name(self->config_.name);
+  // The CPUs and real-time scheduling come first, so that the prelude already runs with
+  // them; the scope leaves them (Windows: the MMCSS task) as the thread exits.
+  placement_scope placement;
+  try {
+    placement.apply(self->config_.name, self->config_.realtime, self->config_.cpus);
+    self->lifecycle_.set_realtime(placement.realtime());  // published by the signal below
+  } catch (...) {
+    s->error = std::current_exception();
+  }
   os_thread::use_precise_timers();  // ste threads are often audio threads
-  if (self->config_.prelude) {
+  if (!s->error && self->config_.prelude) {
     try {
       self->config_.prelude();
     } catch (...) {
-      s->prelude_error = std::current_exception();
+      s->error = std::current_exception();
     }
   }
-  bool const failed = s->prelude_error != nullptr;
+  bool const failed = s->error != nullptr;
   s->started.signal();  // the last touch of the handshake
-  // A failed prelude: start() returns no handle, but what the prelude itself posted was
+  // A failed start: start() returns no handle, but what the prelude itself posted was
   // accepted, so it runs before the thread ends. The postlude pairs with a successful
   // prelude only.
   if (failed) self->mailbox_.stop_accepting();
@@ -78,14 +100,15 @@ void core::thread_main(void* p) noexcept {
 }
 
 std::shared_ptr<core> core::start(thread_config config) {
+  check_placement(config);  // throws before anything was started
   auto c = std::make_shared<core>(std::move(config), next_tag_id());
   startup handshake{c, nullptr, {}};
   guard lock(c->lifecycle_.lock());
   c->lifecycle_.start_locked(c->config_.stack_size, &core::thread_main, &handshake);
   handshake.started.wait();
-  if (handshake.prelude_error) {
+  if (handshake.error) {
     c->lifecycle_.join_locked();
-    std::rethrow_exception(handshake.prelude_error);
+    std::rethrow_exception(handshake.error);
   }
   return c;
 }

@@ -17,6 +17,20 @@ builder& builder::stack_size(std::size_t bytes) noexcept {
   return *this;
 }
 
+builder& builder::realtime(realtime_options options) {
+  config_.realtime = options;
+  return *this;
+}
+
+builder& builder::cpu_affinity(std::initializer_list<int> cpus) {
+  return cpu_affinity(std::span<int const>(cpus.begin(), cpus.size()));
+}
+
+builder& builder::cpu_affinity(std::span<int const> cpus) {
+  config_.cpus.assign(cpus.begin(), cpus.end());
+  return *this;
+}
+
 thread builder::build() {
   detail::thread_config config = std::exchange(config_, detail::thread_config{});
   return thread(detail::core::start(std::move(config)));

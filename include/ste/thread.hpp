@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -27,6 +29,7 @@
 #include "ste/bound.hpp"
 #include "ste/detail/core.hpp"
 #include "ste/errors.hpp"
+#include "ste/realtime.hpp"
 #include "ste/tag.hpp"
 #include "ste/task.hpp"
 
@@ -43,7 +46,8 @@ concept nullary_task = std::is_invocable_v<F>;
 ///
 ///   auto audio = ste::builder()
 ///       .name("audio")
-///       .prelude([] { raise_priority(); })
+///       .realtime({.priority = 70})  // SCHED_FIFO 70 (Linux), already in the prelude
+///       .prelude([] { open_device(); })
 ///       .on_error([](std::exception_ptr e) { log(e); })
 ///       .build();
 class builder {
@@ -75,6 +79,25 @@ class builder {
   /// platform minimum are rounded up; a size the OS cannot provide makes build() throw
   /// std::system_error.
   builder& stack_size(std::size_t bytes) noexcept;
+
+  /// The thread runs with real-time scheduling (ste/realtime.hpp says what each platform
+  /// does), set by the new thread on itself before its prelude, so the prelude already
+  /// runs real-time. build() throws std::invalid_argument for a priority outside 0..99
+  /// (nothing started). If the OS refuses and options.required is true, build() throws
+  /// std::system_error naming the policy and priority and how to allow them (Linux:
+  /// RLIMIT_RTPRIO / `ulimit -r`, CAP_SYS_NICE, rtkit), after joining the thread; if it is
+  /// false, the thread runs with normal scheduling (thread::is_realtime() says which).
+  builder& realtime(realtime_options options = {});
+
+  /// The thread runs only on these CPUs (numbered from 0 as the OS numbers them), from
+  /// before its prelude. Empty, the default: no restriction (the thread inherits the
+  /// affinity of the thread calling build()). Before anything is started, build() throws
+  /// std::invalid_argument for a negative number and std::system_error naming a CPU that
+  /// does not exist or that the process may not use (outside its affinity or cpuset).
+  /// Linux and Windows (the first 64 CPUs); elsewhere a non-empty list makes build()
+  /// throw std::system_error. The numbers are copied.
+  builder& cpu_affinity(std::initializer_list<int> cpus);
+  builder& cpu_affinity(std::span<int const> cpus);
 
   /// Receives, on the ste thread, exceptions that escape posted tasks, spawned
   /// coroutines and the postlude. Default: print the exception and the thread's name to
@@ -124,6 +147,11 @@ class thread {
 
   /// The tag of this thread (the null tag for an empty handle). Does not allocate.
   ste::tag tag() const noexcept { return core_ ? core_->tag() : ste::tag{}; }
+
+  /// True when the thread runs with the real-time scheduling builder::realtime asked for
+  /// (as set up before its prelude); false for an empty handle, a thread built without
+  /// realtime(), and one whose optional request (required = false) the OS refused.
+  bool is_realtime() const noexcept { return core_ && core_->is_realtime(); }
 
   /// Runs `f` on the thread and blocks until it ran; returns its result (value,
   /// reference, void or move-only) or rethrows the very exception object it threw.

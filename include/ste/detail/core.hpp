@@ -22,7 +22,9 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ste/detail/assert.hpp"
 #include "ste/detail/bound_registry.hpp"
@@ -35,6 +37,7 @@
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/throw.hpp"
 #include "ste/detail/timer_heap.hpp"
+#include "ste/realtime.hpp"
 #include "ste/tag.hpp"
 
 namespace ste::detail {
@@ -45,6 +48,9 @@ struct thread_config {
   unique_function<void()> postlude;
   unique_function<void(std::exception_ptr)> on_error;
   std::size_t stack_size = 0;
+  // Applied by the new thread to itself before the prelude (src/realtime_*.cpp).
+  std::optional<ste::realtime_options> realtime;  // empty: normal scheduling
+  std::vector<int> cpus;                          // empty: no CPU restriction
 };
 
 class core;
@@ -67,6 +73,9 @@ class core : public std::enable_shared_from_this<core> {
   ste::tag tag() const noexcept { return tag_access::make(tag_id_); }
   bool is_current() const noexcept { return current_core() == this; }
   std::string const& name() const noexcept { return config_.name; }
+  /// Whether the thread got the real-time scheduling it asked for (set before start()
+  /// returns, never changed afterwards).
+  bool is_realtime() const noexcept { return lifecycle_.realtime(); }
   /// `"name" (ste::tag(N))`: how error messages name a thread.
   std::string describe() const;
 

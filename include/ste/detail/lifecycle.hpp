@@ -34,9 +34,17 @@ class lifecycle {
   void join_locked() noexcept STE_REQUIRES(mutex_);
   void detach_locked() noexcept STE_REQUIRES(mutex_);
 
+  /// Whether the new thread got the real-time scheduling it asked for.
+  bool realtime() const noexcept { return realtime_; }
+  /// The new thread only, before it signals the startup handshake.
+  void set_realtime(bool on) noexcept { realtime_ = on; }
+
  private:
   mutex mutex_;
   std::unique_ptr<os_thread> os_thread_ STE_GUARDED_BY(mutex_);
+  // Written once by the new thread before it signals the startup handshake (release);
+  // read only after start() saw that signal (acquire): no lock needed.
+  bool realtime_ = false;
 };
 
 }  // namespace ste::detail

@@ -9,6 +9,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "ste/tag.hpp"
 
@@ -46,6 +47,26 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
 [[noreturn]] void throw_thread_refused(int error, std::size_t stack_size, char const* os_call);
 [[noreturn]] void throw_stack_refused(int error, std::size_t stack_size);
 [[noreturn]] void throw_thread_attributes(int error);
+
+// --- Real-time scheduling and CPU affinity (builder::realtime, cpu_affinity) -------
+[[noreturn]] void throw_invalid_priority(int priority);
+[[noreturn]] void throw_negative_cpu(int cpu);
+[[noreturn]] void throw_cpu_missing(int cpu, long cpu_count);
+/// `allowed`: the CPUs the process may use, as a list ("0-3,6").
+[[noreturn]] void throw_cpu_not_allowed(int cpu, std::string const& allowed);
+[[noreturn]] void throw_affinity_refused(std::error_code error, std::string const& thread_name,
+                                         char const* os_call);
+[[noreturn]] void throw_affinity_unsupported();
+/// Linux: SCHED_FIFO at `priority` was refused.
+[[noreturn]] void throw_sched_fifo_refused(std::error_code error, std::string const& thread_name,
+                                           int priority, char const* os_call);
+/// Windows: the MMCSS task "Pro Audio" (at `avrt_priority`) was refused.
+[[noreturn]] void throw_mmcss_refused(std::error_code error, std::string const& thread_name,
+                                      int priority, char const* avrt_priority, char const* os_call);
+/// macOS: the time-constraint policy was refused.
+[[noreturn]] void throw_time_constraint_refused(int kern_return, std::string const& thread_name,
+                                                long long period_ns, long long computation_ns);
+[[noreturn]] void throw_realtime_unsupported(std::string const& thread_name);
 
 // --- Deadlocks ----------------------------------------------------------------------
 [[noreturn]] void throw_deadlock_wait(core const& self, core const& target, wait_kind kind);
