@@ -22,6 +22,17 @@ long futex(void const* address, int op, std::uint32_t value, timespec const* tim
   // FUTEX_WAKE never dereferences `address`; FUTEX_WAIT reads it only to compare.
   return syscall(SYS_futex, address, op, value, timeout, nullptr, 0);
 }
+
+// FUTEX_WAIT on the 32 bits at `address` for at most `timeout`; false once it elapsed.
+bool futex_wait_for(void const* address, std::uint32_t expected,
+                    std::chrono::nanoseconds timeout) noexcept {
+  if (timeout <= timeout.zero()) return false;
+  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(secs.count());
+  ts.tv_nsec = static_cast<long>((timeout - secs).count());
+  return !(futex(address, FUTEX_WAIT_PRIVATE, expected, &ts) == -1 && errno == ETIMEDOUT);
+}
 }  // namespace
 
 void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept {
@@ -30,12 +41,7 @@ void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noe
 
 bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
                  std::chrono::nanoseconds timeout) noexcept {
-  if (timeout <= timeout.zero()) return false;
-  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(secs.count());
-  ts.tv_nsec = static_cast<long>((timeout - secs).count());
-  return !(futex(&word, FUTEX_WAIT_PRIVATE, expected, &ts) == -1 && errno == ETIMEDOUT);
+  return futex_wait_for(&word, expected, timeout);
 }
 
 // The futex compares the word's least significant 32 bits (word_key): a change of only
@@ -46,14 +52,7 @@ void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expect
 
 bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
                       std::chrono::nanoseconds timeout) noexcept {
-  if (timeout <= timeout.zero()) return false;
-  auto const secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(secs.count());
-  ts.tv_nsec = static_cast<long>((timeout - secs).count());
-  return !(futex(word_key(&word), FUTEX_WAIT_PRIVATE, static_cast<std::uint32_t>(expected),
-                 &ts) == -1 &&
-           errno == ETIMEDOUT);
+  return futex_wait_for(word_key(&word), static_cast<std::uint32_t>(expected), timeout);
 }
 
 void wake_one(void const* address) noexcept { futex(address, FUTEX_WAKE_PRIVATE, 1, nullptr); }

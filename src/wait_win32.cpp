@@ -16,6 +16,7 @@
 #pragma comment(lib, "synchronization.lib")  // WaitOnAddress; CMake links it too
 #endif
 
+#include <cstddef>
 #include <cstdint>
 
 #include "ste/detail/wait.hpp"
@@ -24,6 +25,21 @@ namespace ste::detail {
 
 int current_cpu() noexcept { return -1; }
 
+namespace {
+// WaitOnAddress on the `size` bytes at `address` (holding `expected`) for at most
+// `timeout`; false once it elapsed. Timeouts are whole milliseconds, rounded up.
+bool wait_for(void const* address, void const* expected, std::size_t size,
+              std::chrono::nanoseconds timeout) noexcept {
+  if (timeout <= timeout.zero()) return false;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+  if (ms >= static_cast<long long>(INFINITE)) ms = INFINITE - 1;
+  if (WaitOnAddress(const_cast<void*>(address), const_cast<void*>(expected), size,
+                    static_cast<DWORD>(ms)))
+    return true;
+  return GetLastError() != ERROR_TIMEOUT;
+}
+}  // namespace
+
 void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept {
   WaitOnAddress(const_cast<std::atomic<std::uint32_t>*>(&word), &expected, sizeof expected,
                 INFINITE);
@@ -31,13 +47,7 @@ void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noe
 
 bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
                  std::chrono::nanoseconds timeout) noexcept {
-  if (timeout <= timeout.zero()) return false;
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
-  if (ms >= static_cast<long long>(INFINITE)) ms = INFINITE - 1;
-  if (WaitOnAddress(const_cast<std::atomic<std::uint32_t>*>(&word), &expected, sizeof expected,
-                    static_cast<DWORD>(ms)))
-    return true;
-  return GetLastError() != ERROR_TIMEOUT;
+  return wait_for(&word, &expected, sizeof expected, timeout);
 }
 
 // WaitOnAddress compares the whole pointer-sized word; word_key is its address here
@@ -49,13 +59,7 @@ void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expect
 
 bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
                       std::chrono::nanoseconds timeout) noexcept {
-  if (timeout <= timeout.zero()) return false;
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
-  if (ms >= static_cast<long long>(INFINITE)) ms = INFINITE - 1;
-  if (WaitOnAddress(const_cast<std::atomic<std::uintptr_t>*>(&word), &expected, sizeof expected,
-                    static_cast<DWORD>(ms)))
-    return true;
-  return GetLastError() != ERROR_TIMEOUT;
+  return wait_for(&word, &expected, sizeof expected, timeout);
 }
 
 // WakeByAddress* use the address as a key only (the memory may already be freed).
