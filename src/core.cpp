@@ -56,4 +56,28 @@ void core::unregister_bound(bound_entry& e) noexcept {
   bound_.remove(e);
 }
 
+void core::register_notifier(notifier_block& b) {
+  {
+    guard lock(mailbox_.desk());
+    // Under the desk, as the close is: registered before it, the block is destroyed by
+    // join's pass; after it, refused here.
+    if (mailbox_.accepts(caller())) {
+      notifiers_.push_back(b);
+      return;
+    }
+  }
+  notifier_block::discard(&b);
+  throw_refused_task(config_.name);
+}
+
+bool core::forget_notifier(notifier_block& b) noexcept {
+  STE_ASSERT(is_current());
+  guard lock(mailbox_.desk());
+  mailbox_.unlink_locked(b.node());
+  mailbox_.unlink_locked(b.sweep_node());
+  if (!decltype(notifiers_)::is_linked(b)) return false;
+  notifiers_.remove(b);
+  return true;
+}
+
 }  // namespace ste::detail

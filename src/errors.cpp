@@ -328,6 +328,7 @@ char const* source_name(error_source source) noexcept {
     case error_source::posted_task: return "a posted task";
     case error_source::spawned_coroutine: return "a spawned coroutine";
     case error_source::postlude: return "the postlude";
+    case error_source::notifier: return "a notifier's callable";
   }
   return "a task";
 }

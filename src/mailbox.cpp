@@ -66,14 +66,24 @@ void mailbox::link_completion(task_node& n) noexcept {
   (void)pushed;
 }
 
+void mailbox::request_sweep() noexcept {
+  // seq_cst, both: a worker that then sees join's phase change and finds the request
+  // cleared is ordered after it (design.md §12). The RMW keeps the word's release
+  // sequence: the drain that clears this N acquires the request.
+  sweep_wanted_.store(true, std::memory_order_seq_cst);
+  std::uintptr_t const w = inbox_.fetch_or(kNonEmpty, std::memory_order_seq_cst);
+  if ((w & kSleeping) != 0) wake_one(word_key(&inbox_));
+}
+
 void mailbox::stop_accepting() noexcept {
   std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
-  // acq_rel: ordered with the pushes in the word's modification order (the release
-  // sequence of the pushes before it stays intact: this is a read-modify-write too).
+  // seq_cst (an acq_rel RMW at least): ordered with the pushes in the word's
+  // modification order (the release sequence of the pushes before it stays intact: this
+  // is a read-modify-write too), and with notify's decisive phase check.
   while (phase_of(w) == phase::running &&
          !inbox_.compare_exchange_weak(
              w, (w & ~kPhaseMask) | static_cast<std::uintptr_t>(phase::draining),
-             std::memory_order_acq_rel, std::memory_order_relaxed)) {
+             std::memory_order_seq_cst, std::memory_order_relaxed)) {
   }
   // A sleeping worker must see the phase now to drain and close.
   if ((w & kSleeping) != 0) wake_one(word_key(&inbox_));
@@ -137,7 +147,7 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   // change of the word being a read-modify-write), so each node of the chain, and what
   // its owner wrote before pushing it, is visible here. The drain leaves the phase and
   // clears N (empty again) and S.
-  while (top_of(w) != nullptr &&
+  while ((w & kNonEmpty) != 0 &&
          !inbox_.compare_exchange_weak(w, w & kPhaseMask, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
   }
@@ -146,7 +156,7 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   // back to the very value the worker compares against (verify/README.md: Relacy found
   // this, `spec-withdraw-keeps-s`). Clearing S above makes that compare fail; the wake
   // reaches a worker already asleep. The worker re-checks the FIFO, not only the word.
-  if (!by_worker && top_of(w) != nullptr && (w & kSleeping) != 0) wake_one(word_key(&inbox_));
+  if (!by_worker && (w & kNonEmpty) != 0 && (w & kSleeping) != 0) wake_one(word_key(&inbox_));
   // Reverse the newest-first chain, then append it oldest first: the FIFO is in the
   // order of the pushes' CASes. Nodes are safe to touch here: a drained node is
   // withdrawn or started only under the desk, which we hold.
@@ -165,6 +175,18 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
 }
 
+void mailbox::append_locked(task_node& n) noexcept {
+  ready_.push_back(n);
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+}
+
+void mailbox::unlink_locked(task_node& n) noexcept {
+  drain_locked(true);  // n may still be in the chain (pushed by the thread itself)
+  if (!task_queue::is_linked(n)) return;
+  ready_.remove(n);
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+}
+
 task_node* mailbox::pop_locked() noexcept {
   if (ready_.empty()) drain_locked(true);
   task_node* const n = ready_.pop_front();  // unlinked: "started", a withdrawal now fails
@@ -178,7 +200,7 @@ task_node* mailbox::pop_locked() noexcept {
 
 bool mailbox::nothing_pending_locked() const noexcept {
   return ready_.empty() && top_of(inbox_.load(std::memory_order_relaxed)) == nullptr &&
-         comebacks_.none_pending();
+         comebacks_.none_pending() && !sweep_wanted_.load(std::memory_order_seq_cst);
 }
 
 bool mailbox::try_close_locked() noexcept {
@@ -190,16 +212,19 @@ bool mailbox::try_close_locked() noexcept {
   // From the value as loaded, whatever S is (a clear of S may have lost to join's CAS).
   std::uintptr_t const closed_word = static_cast<std::uintptr_t>(phase::closed);
   return top_of(w) == nullptr &&
-         inbox_.compare_exchange_strong(w, closed_word, std::memory_order_acq_rel,
+         inbox_.compare_exchange_strong(w, closed_word, std::memory_order_seq_cst,
                                         std::memory_order_relaxed);
 }
 
 bool mailbox::has_news_locked(std::uintptr_t seen) const noexcept {
-  return !ready_.empty() || inbox_.load(std::memory_order_relaxed) != seen;
+  return !ready_.empty() || (seen & kNonEmpty) != 0 ||
+         sweep_wanted_.load(std::memory_order_seq_cst) ||
+         inbox_.load(std::memory_order_relaxed) != seen;
 }
 
 bool mailbox::prepare_sleep_locked(std::uintptr_t& seen) noexcept {
-  if (!ready_.empty() || top_of(seen) != nullptr) return false;
+  // N (a node, or a sweep request) is news: take it before sleeping.
+  if (!ready_.empty() || (seen & kNonEmpty) != 0) return false;
   // The CAS both announces the sleep and checks that nothing changed since `seen`: a
   // push after it sees S (the word's modification order) and wakes us after its own
   // CAS; a push before the futex compares makes the compare fail (it set N).

@@ -14,6 +14,7 @@ namespace ste::detail {
 void core::run(postlude_policy postlude) noexcept {
   STE_ASSERT(is_current());
   while (task_node* n = next_task()) run_one(n);
+  destroy_notifiers();  // closed: no run starts any more
   if (postlude == postlude_policy::run) run_postlude();
 }
 
@@ -50,10 +51,37 @@ task_node* core::next_nested_task(bool const& completed) noexcept {
 }
 
 // Due timers first; once join() started, every sleep ends now, with stopped_error.
+// Then the FIFO (drained from the inbox when empty); then, if a notifier asked for it,
+// the sweep — after the drain, which acquires the request (its N is in the drained word).
 task_node* core::take_work_locked() noexcept {
   if (!mailbox_.accepting_from_everyone()) draining_seen_ = true;
   if (timer_node* t = draining_seen_ ? timers_.take_stopped() : timers_.take_due()) return t;
+  if (task_node* n = mailbox_.pop_locked()) return n;
+  if (!mailbox_.take_sweep_request_locked()) return nullptr;
+  sweep_notifiers_locked();
   return mailbox_.pop_locked();
+}
+
+// Links the sweep node of every notifier whose pending run's node is not known to be
+// linked (its pusher may have stopped for ever): the run comes out of FIFO order, but
+// no notify waits for another thread.
+void core::sweep_notifiers_locked() noexcept {
+  notifiers_.for_each([this](notifier_block& b) {
+    if (b.wants_sweep() && !task_queue::is_linked(b.sweep_node()))
+      mailbox_.append_locked(b.sweep_node());
+  });
+}
+
+// After the close: destroys the callable of every notifier still registered (the
+// handles may outlive the thread; their reset() then waits for this, or frees).
+void core::destroy_notifiers() noexcept {
+  for (;;) {
+    mailbox_.desk().lock();
+    notifier_block* const b = notifiers_.pop_front();
+    mailbox_.desk().unlock();
+    if (b == nullptr) return;
+    b->destroy_by_join();
+  }
 }
 
 // Drained: values still bound to this thread go next (their destructors may still post
@@ -72,6 +100,7 @@ bool core::close_if_drained_locked() noexcept {
 // with nothing queued (take_work_locked just drained it); any push, or join(), changes it.
 void core::wait_for_work_locked() noexcept {
   std::uintptr_t const seen = mailbox_.word();
+  if (mailbox_.has_news_locked(seen)) return;  // a push or a sweep request came meanwhile
   mailbox_.desk().unlock();
   bool const more = mailbox_.spin_for_work(seen);
   mailbox_.desk().lock();

@@ -29,6 +29,7 @@
 #include "ste/bound.hpp"
 #include "ste/detail/core.hpp"
 #include "ste/errors.hpp"
+#include "ste/notifier.hpp"
 #include "ste/realtime.hpp"
 #include "ste/tag.hpp"
 #include "ste/task.hpp"
@@ -294,6 +295,19 @@ class thread {
     c.accept(*record);  // throws stopped_error: t still owns (and destroys) the frame
     detail::task_access<void>::take_handle(t);
     record.release();  // owned by the coroutine now: freed when it finishes
+  }
+
+  /// A coalescing, real-time-safe trigger for `f` (`void()`, run on the thread): see
+  /// ste/notifier.hpp. Allocates the notifier's one block, here and only here (notify()
+  /// never allocates). Throws stopped_error (nothing made) when the thread no longer
+  /// accepts work from the caller, std::bad_alloc.
+  template <class F>
+    requires std::is_invocable_r_v<void, F&>
+  notifier make_notifier(F f) const {
+    detail::core& c = checked_core("make_notifier");
+    auto* block = new detail::notifier_of<F>(c.shared_from_this(), std::move(f));
+    c.register_notifier(*block);  // frees the block when it throws
+    return notifier(block);
   }
 
   /// Constructs a T on the thread from `args` (blocking, as submit) and returns the

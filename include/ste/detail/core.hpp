@@ -33,6 +33,7 @@
 #include "ste/detail/function.hpp"
 #include "ste/detail/lifecycle.hpp"
 #include "ste/detail/mailbox.hpp"
+#include "ste/detail/notifier_block.hpp"
 #include "ste/detail/guard.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/throw.hpp"
@@ -112,6 +113,23 @@ class core : public std::enable_shared_from_this<core> {
     return !n.expired;
   }
 
+  // --- Notifiers (src/notifier.cpp). ------------------------------------------------
+
+  /// Whether the thread accepts work from the caller now (seq_cst: notify's decisive
+  /// check, ordered with join's phase change; docs/design.md §12).
+  bool accepts_work() const noexcept { return mailbox_.accepts(caller()); }
+  /// Pushes a notifier's node; false (nothing pushed) when closed to the caller.
+  bool push_notifier(task_node& n) noexcept { return mailbox_.push_notifier(n, caller()); }
+  /// Asks the worker to sweep the notifiers (a run whose node is not known to be linked).
+  void request_sweep() noexcept { mailbox_.request_sweep(); }
+  /// Registers a new notifier's block (join's pass destroys what is still registered).
+  /// Throws stopped_error when the thread no longer accepts work from the caller; then
+  /// the block is freed.
+  void register_notifier(notifier_block& b);
+  /// On the thread: unlinks the block's nodes and unregisters it. False when join's pass
+  /// took it first.
+  bool forget_notifier(notifier_block& b) noexcept;
+
   // --- Coroutines coming back (include/ste/task.hpp). -------------------------------
 
   /// Announces that a coroutine leaving with `r` (submit_async to r.target) will come
@@ -183,6 +201,8 @@ class core : public std::enable_shared_from_this<core> {
   void sleep_until_woken_locked(std::uintptr_t seen) noexcept STE_REQUIRES(mailbox_.desk());
   void run_one(task_node* n) noexcept;
   void run_postlude() noexcept;
+  void sweep_notifiers_locked() noexcept STE_REQUIRES(mailbox_.desk());
+  void destroy_notifiers() noexcept;
 
   thread_config config_;
   std::uint64_t const tag_id_;
@@ -193,6 +213,10 @@ class core : public std::enable_shared_from_this<core> {
   timer_heap timers_;
   bool draining_seen_ = false;  // the worker saw join() start (the phase left running)
   bound_registry bound_;
+
+  // --- Guarded by the desk (registered by any thread, swept and destroyed by the worker).
+  intrusive_list<notifier_block, &notifier_block::registry_hook> notifiers_
+      STE_GUARDED_BY(mailbox_.desk());
 
   // --- Deadlock edges: guarded by edge_mutex. ---------------------------------------
   wait_state waits_{this};

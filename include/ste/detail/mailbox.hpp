@@ -68,6 +68,20 @@ class mailbox {
   /// Pushes the completion of a block_on on the thread itself. Never refused: the
   /// thread is inside that block_on, so it cannot have closed.
   void link_completion(task_node& n) noexcept;
+  /// Whether the thread accepts work from `who` now. seq_cst: ordered with join()'s
+  /// phase change and the sweep request in one total order (notifier, design.md §12).
+  bool accepts(caller who) const noexcept {
+    return open_to(phase_of(inbox_.load(std::memory_order_seq_cst)), who);
+  }
+  /// Pushes a notifier's node; false (nothing pushed) when closed to `who`.
+  bool push_notifier(task_node& n, caller who) noexcept {
+    n.comeback = false;
+    return push(n, who, true);
+  }
+  /// Asks the worker to sweep the notifiers: sets the request, then N on the inbox word
+  /// (so that a worker about to sleep on it sees news) and wakes it if it sleeps. No
+  /// lock, at most one wake-up call.
+  void request_sweep() noexcept;
   /// running → draining; wakes a sleeping worker so that it drains now.
   void stop_accepting() noexcept;
   /// Whether the postlude has started (nothing can be bound any more).
@@ -101,18 +115,28 @@ class mailbox {
   // --- The worker, with the desk held. -----------------------------------------------
 
   bool accepting_from_everyone() const noexcept {
-    return phase_of(load_acquire()) == phase::running;
+    return phase_of(inbox_.load(std::memory_order_seq_cst)) == phase::running;
   }
+  /// Takes the sweep request (seq_cst: see accepts()).
+  bool take_sweep_request_locked() noexcept STE_REQUIRES(desk_) {
+    return sweep_wanted_.load(std::memory_order_relaxed) &&
+           sweep_wanted_.exchange(false, std::memory_order_seq_cst);
+  }
+  /// Appends a node to the FIFO (the worker's sweep).
+  void append_locked(task_node& n) noexcept STE_REQUIRES(desk_);
+  /// Drains the inbox, then unlinks `n` from the FIFO if it is there.
+  void unlink_locked(task_node& n) noexcept STE_REQUIRES(desk_);
   /// The next task in acceptance order, unlinked ("started": a withdrawal fails from
   /// here on), or nullptr. Drains the inbox when the FIFO is empty.
   task_node* pop_locked() noexcept STE_REQUIRES(desk_);
-  /// Nothing queued (inbox or FIFO) and no comeback announced.
+  /// Nothing queued (inbox or FIFO), no comeback announced, no sweep asked for.
   bool nothing_pending_locked() const noexcept STE_REQUIRES(desk_);
   /// draining → closed if nothing was pushed meanwhile; false (still open) otherwise.
   bool try_close_locked() noexcept STE_REQUIRES(desk_);
   /// The inbox word, for spinning on a change (nothing was queued when it was read).
   std::uintptr_t word() const noexcept { return inbox_.load(std::memory_order_relaxed); }
-  /// Work the worker has not taken yet (a withdrawer may have drained it into the FIFO).
+  /// Work the worker has not taken yet (a withdrawer may have drained it into the FIFO;
+  /// `seen` itself may hold N without a node: a sweep request).
   bool has_news_locked(std::uintptr_t seen) const noexcept STE_REQUIRES(desk_);
   /// Announces the sleep (sets S) if the word is still `seen`; then `seen` is the value
   /// to sleep on. False when something changed: look again instead.
@@ -130,7 +154,8 @@ class mailbox {
   void sleep_until(std::uintptr_t seen, std::chrono::steady_clock::time_point deadline) noexcept;
 
  private:
-  // The inbox word: [ node address | N | S | phase (2 bits) ].
+  // The inbox word: [ node address | N | S | phase (2 bits) ]. N without a node: a
+  // sweep request (request_sweep); drains clear it like any N.
   static constexpr std::uintptr_t kPhaseMask = 3;
   static constexpr std::uintptr_t kSleeping = 4;  // S: the worker sleeps on the word
   static constexpr std::uintptr_t kNonEmpty = 8;  // N: set by every push, cleared by drains
@@ -168,6 +193,10 @@ class mailbox {
   // their spin policy), and where the two sides last ran (current_cpu()), so that each
   // can tell whether the other shares its CPU and should be yielded to, not spun on.
   std::atomic<std::size_t> ready_size_{0};
+
+  // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
+  // clears that N sees it; taken by the worker after a drain that found nothing).
+  std::atomic<bool> sweep_wanted_{false};
   std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
   std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
 };

@@ -75,7 +75,7 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
 
 // --- Reports nobody catches ---------------------------------------------------------
 /// Where an exception that nobody waits for came from (the default on_error says so).
-enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude };
+enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude, notifier };
 /// The default on_error: prints the exception, its source and the thread's name to
 /// stderr, then terminates.
 [[noreturn]] void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
