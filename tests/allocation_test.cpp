@@ -121,6 +121,23 @@ TEST(Allocation, SubmitAllocatesNothing) {
   EXPECT_EQ(n, 5'000);
 }
 
+TEST(Allocation, MakeNotifierAllocatesOneBlockAndNotifyNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::atomic<long> runs{0};
+  ste::notifier n;
+  EXPECT_EQ(allocations_during([&] { n = thread.make_notifier([&runs] { ++runs; }); }), 1);
+  long accepted = 0;
+  // Counted on every thread: the runs on the ste thread allocate nothing either.
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 10'000; ++i) accepted += n.notify() ? 1 : 0;
+    thread.submit([] {});
+  });
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(accepted, 10'000);
+  EXPECT_GE(runs.load(), 1);
+}
+
 TEST(Allocation, SubmitOfLargeCapturesAndResultsAllocatesNothing) {
   auto thread = ste::spawn();
   thread.submit([] {});
