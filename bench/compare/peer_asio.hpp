@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <future>
+#include <thread>
 #include <utility>  // Boost 1.74's asio.hpp uses std::exchange without including it
 
 #include <boost/asio.hpp>
 
+#include "handoff_base.hpp"
 #include "peer_base.hpp"
 
 namespace bench {
@@ -45,5 +47,22 @@ class asio_core {
 };
 
 using asio_peer = worker_peer<asio_core>;
+
+/// Post throughput: asio::post(ioc, task) to an io_context run by one thread.
+class asio_post_sink {
+ public:
+  static constexpr char const* name = "asio post";
+  void post(count_task t) { boost::asio::post(ioc_, t); }
+  void stop() {
+    guard_.reset();
+    worker_.join();
+  }
+
+ private:
+  boost::asio::io_context ioc_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
+      boost::asio::make_work_guard(ioc_)};
+  std::thread worker_{[this] { ioc_.run(); }};  // last
+};
 
 }  // namespace bench

@@ -10,8 +10,10 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <utility>
 
+#include "handoff_base.hpp"
 #include "peer_base.hpp"
 
 namespace bench {
@@ -69,5 +71,43 @@ class cv_queue_core {
 };
 
 using cv_queue_peer = worker_peer<cv_queue_core>;
+
+/// Post throughput: the same textbook queue, fire and forget (no promise); the producer
+/// notifies after every push, the worker pops one task per lock.
+class cv_queue_post_sink {
+ public:
+  static constexpr char const* name = "cv queue post";
+  void post(count_task t) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.emplace_back(t);
+    }
+    wake_.notify_one();
+  }
+  void stop() {
+    raise_stop_flag(mutex_, stopping_);
+    wake_.notify_one();
+    worker_.join();
+  }
+
+ private:
+  void serve() {
+    for (;;) {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping and drained
+      std::function<void()> fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
+  bool stopping_ = false;                   // guarded by mutex_
+  std::thread worker_{[this] { serve(); }};  // last
+};
 
 }  // namespace bench

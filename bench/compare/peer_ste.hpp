@@ -18,7 +18,9 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
+#include "handoff_base.hpp"
 #include "platform.hpp"
 #include "ste/ste.hpp"
 
@@ -52,6 +54,56 @@ class ste_peer {
   std::uint64_t count_ = 0;  // worker thread only, until stop()
   worker_startup startup_;   // before thread_: its prelude writes here
   clockid_t clock_{};
+  ste::thread thread_;
+};
+
+// --- The real-time hand-offs (handoffs.cpp) ------------------------------------
+
+/// Post throughput: ste::thread::post, one heap block per task (the task's record).
+class ste_post_sink {
+ public:
+  static constexpr char const* name = "ste post";
+  ste_post_sink() : thread_(ste::builder().name("cmp-ste-post").build()) {}
+  void post(count_task t) { thread_.post(t); }
+  void stop() { thread_.join(); }
+
+ private:
+  ste::thread thread_;
+};
+
+/// A ste thread placed and scheduled as `c` asks, through the builder (cpu_affinity,
+/// realtime): what a user of ste writes. A real-time thread that did not become one
+/// would measure the wrong thing: that is fatal.
+inline ste::thread make_consumer_thread(consumer_config c, char const* name, clockid_t& clock) {
+  ste::builder b;
+  b.name(name);
+  b.prelude([&clock] {
+    if (!current_thread_cpu_clock(clock)) throw std::runtime_error("no per-thread CPU clock");
+  });
+  if (c.cpu >= 0) b.cpu_affinity({c.cpu});
+  if (c.rt_priority > 0) b.realtime({.priority = c.rt_priority});
+  ste::thread t = b.build();
+  if (c.rt_priority > 0 && !t.is_realtime())
+    throw std::runtime_error("a realtime ste thread reports is_realtime() == false");
+  return t;
+}
+
+/// Wake latency through post: each trigger posts the probe (allocates one block; not
+/// what a real-time producer should call, but the reference for "a task handed over").
+class ste_post_wake {
+ public:
+  static constexpr char const* name = "ste post";
+  ste_post_wake(consumer_config c, wake_probe& probe)
+      : probe_(probe), thread_(make_consumer_thread(c, "cmp-ste-wake", clock_)) {}
+  void trigger() {
+    thread_.post([p = &probe_] { p->on_run(); });
+  }
+  clockid_t consumer_clock() const noexcept { return clock_; }
+  void stop() { thread_.join(); }
+
+ private:
+  wake_probe& probe_;
+  clockid_t clock_{};  // written by the prelude, before build() returns
   ste::thread thread_;
 };
 

@@ -4,10 +4,14 @@
 #include <sched.h>
 #include <sys/utsname.h>
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <string_view>
 #include <thread>
 
 namespace bench {
@@ -44,6 +48,43 @@ bool pinning_works(int a, int b) {
   ta.join();
   tb.join();
   return ok_a && ok_b;
+}
+
+int try_set_fifo_current_thread(int priority) noexcept {
+  sched_param param{};
+  param.sched_priority = priority;
+  return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+}
+
+void set_fifo_current_thread(int priority) noexcept {
+  int const error = try_set_fifo_current_thread(priority);
+  if (error == 0) return;
+  std::fprintf(stderr, "ste_compare: FATAL: SCHED_FIFO %d refused: %s\n", priority,
+               std::strerror(error));
+  std::abort();
+}
+
+int fifo_works(int priority) {
+  int error = 0;
+  std::thread t([&] { error = try_set_fifo_current_thread(priority); });
+  t.join();
+  return error;
+}
+
+bool on_path(char const* program) {
+  char const* path = std::getenv("PATH");
+  if (path == nullptr) return false;
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    auto const colon = rest.find(':');
+    std::string_view const dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    std::string file(dir.empty() ? std::string_view(".") : dir);  // empty entry: "."
+    file += '/';
+    file += program;
+    if (access(file.c_str(), X_OK) == 0) return true;
+  }
+  return false;
 }
 
 std::string cpu_model() {

@@ -41,6 +41,21 @@ void pin_current_thread(int cpu) noexcept;
 /// True when two fresh threads can be pinned to `a` and `b` respectively.
 bool pinning_works(int a, int b);
 
+/// Puts the calling thread under SCHED_FIFO at `priority` (1..99). Returns the
+/// pthread_setschedparam error (0 on success; EPERM without root, CAP_SYS_NICE or
+/// RLIMIT_RTPRIO).
+int try_set_fifo_current_thread(int priority) noexcept;
+
+/// As try_set_fifo_current_thread, but a refusal is fatal (a measurement that asked for
+/// SCHED_FIFO and silently ran without it would report the wrong situation).
+void set_fifo_current_thread(int priority) noexcept;
+
+/// 0 when a fresh thread may switch itself to SCHED_FIFO at `priority`; else the error.
+int fifo_works(int priority);
+
+/// True when `program` is an executable file in a directory of $PATH.
+bool on_path(char const* program);
+
 /// "model name" from /proc/cpuinfo, or "unknown CPU".
 std::string cpu_model();
 

@@ -29,11 +29,13 @@
 #include <thread>
 #include <vector>
 
+#include "handoffs.hpp"
 #include "peer_cv_queue.hpp"
 #include "peer_rust_replica.hpp"
 #include "peer_spin_floor.hpp"
 #include "peer_ste.hpp"
 #include "platform.hpp"
+#include "report.hpp"
 #include "stats.hpp"
 #include "ste/ste.hpp"
 #if STE_BENCH_HAVE_ASIO
@@ -52,7 +54,9 @@ struct options {
   std::int64_t max_ms = 3'000;  // cap on one system's measurement in one repetition
   std::int64_t idle_ms = 200;   // idle stretch over which the worker's CPU is read
   int spawn_joins = 200;        // spawn+join pairs per repetition
+  handoff_options handoff;      // post throughput, wake latency, the stress probe
   bool quick = false;
+  bool only_handoffs = false;   // skip the round trips, idle CPU and spawn+join
   std::string csv = "ste_compare.csv";
   std::string png;  // empty: the CSV path with .png
   bool no_png = false;
@@ -63,6 +67,8 @@ void print_usage(std::FILE* out) {
   std::fputs(
       "usage: ste_compare [--reps N] [--iters N] [--quick] [--csv PATH] [--png PATH]\n"
       "                   [--no-png] [--max-ms N] [--idle-ms N] [--spawn-joins N]\n"
+      "                   [--post-tasks N] [--triggers N] [--stress] [--stress-cpus N]\n"
+      "                   [--only-handoffs]\n"
       "  --reps N         repetitions, interleaved across systems (default 7, min 1)\n"
       "  --iters N        round trips per system, placement and repetition (default 20000)\n"
       "  --quick          small counts for a CI smoke run (3 reps, 400 iters, caps 100 ms)\n"
@@ -71,7 +77,13 @@ void print_usage(std::FILE* out) {
       "  --no-png         write no chart\n"
       "  --max-ms N       cap on one system's measurement in one repetition (default 3000)\n"
       "  --idle-ms N      idle stretch for the idle-CPU reading (default 200)\n"
-      "  --spawn-joins N  spawn+join pairs per repetition (default 200)\n",
+      "  --spawn-joins N  spawn+join pairs per repetition (default 200)\n"
+      "  --post-tasks N   tasks per post-throughput measurement (default 200000)\n"
+      "  --triggers N     triggers per wake-latency measurement (default 1000)\n"
+      "  --stress         also run the wake-latency probe under stress-ng (real-time vs\n"
+      "                   normal consumer); SKIPPED without it or without stress-ng\n"
+      "  --stress-cpus N  stress-ng --cpu N (default 2)\n"
+      "  --only-handoffs  measure only post throughput and wake latency (and --stress)\n",
       out);
 }
 
@@ -104,6 +116,8 @@ options parse_options(int argc, char** argv) {
     o.max_ms = 100;
     o.idle_ms = 20;
     o.spawn_joins = 20;
+    o.handoff.post_tasks = 2'000;
+    o.handoff.triggers = 30;
   }
   auto number = [&](std::size_t& i, long long lo, long long hi) {
     if (i + 1 >= args.size()) throw std::invalid_argument(std::string(args[i]) + " needs a number");
@@ -138,6 +152,16 @@ options parse_options(int argc, char** argv) {
       o.idle_ms = number(i, 1, 60'000);
     else if (a == "--spawn-joins")
       o.spawn_joins = static_cast<int>(number(i, 1, 100'000));
+    else if (a == "--post-tasks")
+      o.handoff.post_tasks = static_cast<std::size_t>(number(i, 4, 100'000'000));
+    else if (a == "--triggers")
+      o.handoff.triggers = static_cast<int>(number(i, 1, 10'000'000));
+    else if (a == "--only-handoffs")
+      o.only_handoffs = true;
+    else if (a == "--stress")
+      o.handoff.stress = true;
+    else if (a == "--stress-cpus")
+      o.handoff.stress_cpus = static_cast<int>(number(i, 1, 1024));
     else if (a == "--csv")
       o.csv = text(i);
     else if (a == "--png")
@@ -147,6 +171,7 @@ options parse_options(int argc, char** argv) {
     else
       throw std::invalid_argument("unknown option '" + std::string(a) + "'");
   }
+  o.handoff.reps = o.reps;
   if (o.png.empty()) {
     auto const dot = o.csv.rfind('.');
     auto const slash = o.csv.rfind('/');
@@ -406,33 +431,6 @@ summary summarise(std::vector<rep_stats> const& reps) {
   return s;
 }
 
-std::string grouped(double v) {
-  if (std::isnan(v)) return "-";
-  auto const n = static_cast<long long>(std::llround(v));
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string ratio_text(double v) {
-  if (std::isnan(v)) return "-";
-  char buf[32];
-  // Two significant digits below 0.1, so a 200-fold win does not print as "0.00x".
-  std::snprintf(buf, sizeof buf, v >= 10 ? "%.1fx" : v >= 0.1 ? "%.2fx" : "%.2gx", v);
-  return buf;
-}
-
-std::string csv_number(double v) {
-  if (std::isnan(v)) return "";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 std::string utc_now() {
   std::time_t const t = std::time(nullptr);
   std::tm tm{};
@@ -447,20 +445,6 @@ std::string load_average() {
   std::string one, five, fifteen;
   if (!(in >> one >> five >> fifteen)) return "unknown";
   return one + " " + five + " " + fifteen;
-}
-
-bool on_path(char const* program) {
-  char const* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::string_view rest(path);
-  while (!rest.empty()) {
-    auto const colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
-    if (dir.empty()) dir = ".";
-    if (access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-  }
-  return false;
 }
 
 // A gnuplot single-quoted string: only ' needs escaping, by doubling it.
@@ -498,6 +482,7 @@ struct run_context {
   std::vector<double> idle_percent;
   std::vector<double> spawn_ste_ns, spawn_std_ns, spawn_ratio;
   std::string machine;
+  std::unique_ptr<handoffs> handoff;
 };
 
 /// Writes the chart's data (quantiles of every pooled distribution) and script, runs
@@ -651,6 +636,7 @@ std::string write_csv(run_context const& ctx) {
   extra("spawn_join", "ste", ctx.spawn_ste_ns, "ns");
   extra("spawn_join", "std::thread", ctx.spawn_std_ns, "ns");
   extra("spawn_join_ratio", "ste/std::thread", ctx.spawn_ratio, "x");
+  if (ctx.handoff) rows += ctx.handoff->write_csv(out);
   out.close();
   if (!out) return "csv: FAILED - could not write " + ctx.opt.csv;
   return "csv: " + ctx.opt.csv + " (" + std::to_string(rows) + " rows)";
@@ -799,6 +785,7 @@ int run(int argc, char** argv) {
       {"4-submitters", "4 submitters at once, no pinning (throughput)", 4, -1, -1});
 
   ctx.sys = systems();
+  ctx.handoff = std::make_unique<handoffs>(o.handoff, cpus);
   ctx.stats.assign(ctx.places.size(),
                    std::vector<std::vector<rep_stats>>(
                        ctx.sys.size(), std::vector<rep_stats>(static_cast<std::size_t>(o.reps))));
@@ -825,6 +812,7 @@ int run(int argc, char** argv) {
     std::printf("note    : --quick is a smoke run; its numbers are too few to conclude from\n");
   for (auto const& s : ctx.sys)
     if (s.run == nullptr) std::printf("%s: SKIPPED (%s)\n", s.name, s.skipped);
+  for (auto const& line : ctx.handoff->notes()) std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 
   auto const cap_ns = o.max_ms * 1'000'000;
@@ -833,7 +821,7 @@ int run(int argc, char** argv) {
     std::int64_t const rep_start = now_ns();
     std::fprintf(stderr, "[rep %d/%d]", r + 1, o.reps);
     for (std::size_t p = 0; p < ctx.places.size(); ++p) {
-      if (!ctx.places[p].available) continue;
+      if (!ctx.places[p].available || o.only_handoffs) continue;
       std::fprintf(stderr, " %s:", ctx.places[p].id);
       for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
         if (ctx.sys[s].run == nullptr) continue;
@@ -852,33 +840,41 @@ int run(int argc, char** argv) {
         peer.rps_ratio = ste_rep.rps / peer.rps;
       }
     }
-    std::fprintf(stderr, " idle-cpu");
-    ctx.idle_percent.push_back(idle_cpu_percent(o.idle_ms * 1'000'000));
-    std::fprintf(stderr, " spawn+join");
-    spawn_join_times const sj = spawn_join(o.spawn_joins);
-    ctx.spawn_ste_ns.push_back(sj.ste_ns);
-    ctx.spawn_std_ns.push_back(sj.std_ns);
-    ctx.spawn_ratio.push_back(sj.ste_ns / sj.std_ns);
+    if (!o.only_handoffs) {
+      std::fprintf(stderr, " idle-cpu");
+      ctx.idle_percent.push_back(idle_cpu_percent(o.idle_ms * 1'000'000));
+      std::fprintf(stderr, " spawn+join");
+      spawn_join_times const sj = spawn_join(o.spawn_joins);
+      ctx.spawn_ste_ns.push_back(sj.ste_ns);
+      ctx.spawn_std_ns.push_back(sj.std_ns);
+      ctx.spawn_ratio.push_back(sj.ste_ns / sj.std_ns);
+    }
+    ctx.handoff->run_repetition(r);
     std::fprintf(stderr, " (%.1f s)\n", static_cast<double>(now_ns() - rep_start) / 1e9);
   }
 
-  print_tables(ctx);
-  std::printf(
-      "\nratios: ste/peer time = ste's median round trip / the peer's (below 1: ste "
-      "is faster);\n        ste/peer rt/s = ste's round trips per second / the peer's "
-      "(above 1: ste is faster).\n");
-  std::printf(
-      "\nidle worker CPU : %.3f %% of a core (median of %zu; max %.3f %%), ste worker's "
-      "own CPU clock over %lld ms, from 1 ms after its last task\n",
-      median(ctx.idle_percent), ctx.idle_percent.size(),
-      *std::max_element(ctx.idle_percent.begin(), ctx.idle_percent.end()),
-      static_cast<long long>(o.idle_ms));
-  std::printf(
-      "spawn+join      : ste %s ns, bare std::thread %s ns: %s (median of %zu "
-      "per-repetition ratios, %d pairs each)\n",
-      grouped(median(ctx.spawn_ste_ns)).c_str(), grouped(median(ctx.spawn_std_ns)).c_str(),
-      ratio_text(median(ctx.spawn_ratio)).c_str(), ctx.spawn_ratio.size(), o.spawn_joins);
-  print_targets(ctx);
+  ctx.handoff->run_stress();
+  if (!o.only_handoffs) {
+    print_tables(ctx);
+    std::printf(
+        "\nratios: ste/peer time = ste's median round trip / the peer's (below 1: ste "
+        "is faster);\n        ste/peer rt/s = ste's round trips per second / the peer's "
+        "(above 1: ste is faster).\n");
+    std::printf(
+        "\nidle worker CPU : %.3f %% of a core (median of %zu; max %.3f %%), ste worker's "
+        "own CPU clock over %lld ms, from 1 ms after its last task\n",
+        median(ctx.idle_percent), ctx.idle_percent.size(),
+        *std::max_element(ctx.idle_percent.begin(), ctx.idle_percent.end()),
+        static_cast<long long>(o.idle_ms));
+    std::printf(
+        "spawn+join      : ste %s ns, bare std::thread %s ns: %s (median of %zu "
+        "per-repetition ratios, %d pairs each)\n",
+        grouped(median(ctx.spawn_ste_ns)).c_str(), grouped(median(ctx.spawn_std_ns)).c_str(),
+        ratio_text(median(ctx.spawn_ratio)).c_str(), ctx.spawn_ratio.size(), o.spawn_joins);
+    print_targets(ctx);
+  }
+  ctx.handoff->print();
+  std::printf("\nload    : %s (/proc/loadavg at the end)\n", load_average().c_str());
   std::printf("\n%s\n", write_csv(ctx).c_str());
   std::printf("%s\n", write_chart(ctx).c_str());
   return 0;
