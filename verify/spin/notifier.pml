@@ -173,6 +173,10 @@ inline NOTIFY(p, own) {
      if
      :: act == 0 -> res = 0
      :: act == 1 ->
+#ifdef BUG_U_BEFORE_PUSH
+        atomic { if :: sQ && gen == mygen -> sU = 1 :: else -> skip fi }
+        STOPPOINT;
+#endif
         /* mailbox::push of the node (refusable) */
         atomic {
           if
@@ -296,7 +300,11 @@ loop:
        go = sP && !sC;
 #endif
        if :: go -> assert(!sC); COVER() :: else -> skip fi;   /* N4: no start once reset began */
+#ifdef BUG_POP_KEEPS_Q
+       sP = 0; sT = 0
+#else
        sP = 0; sT = 0; sQ = 0; sU = 0
+#endif
      }
      if :: go -> RUN_F() :: else -> skip fi;
      goto loop
