@@ -66,10 +66,11 @@ task_node* core::take_work_locked() noexcept {
 // linked (its pusher may have stopped for ever): the run comes out of FIFO order, but
 // no notify waits for another thread.
 void core::sweep_notifiers_locked() noexcept {
-  notifiers_.for_each([this](notifier_block& b) {
-    if (b.wants_sweep() && !task_queue::is_linked(b.sweep_node()))
-      mailbox_.append_locked(b.sweep_node());
-  });
+  // A plain loop, not for_each: clang's thread-safety analysis does not carry the held
+  // desk into a lambda.
+  for (notifier_block* b = notifiers_.front(); b != nullptr; b = b->registry_hook.next)
+    if (b->wants_sweep() && !task_queue::is_linked(b->sweep_node()))
+      mailbox_.append_locked(b->sweep_node());
 }
 
 // After the close: destroys the callable of every notifier still registered (the

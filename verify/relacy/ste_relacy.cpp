@@ -134,6 +134,11 @@ enum weak_id {
   W_RV_WAIT_LOAD,            // finish_awaited: suspended(): load(acquire) -> relaxed
   B_RV_PLAIN_NO_WAIT,        // the plain finisher resumes the awaiter without waiting
   B_RV_NO_WAKE,              // the awaiter stores kAwaiterSuspended but does not wake
+  // ste::notifier (src/notifier.cpp), test notifier-*:
+  W_NT_COALESCE,             // notify: the coalescing CAS seq_cst -> relaxed
+  W_NT_CLAIM,                // run_node: the pop claim CAS seq_cst -> relaxed
+  W_NT_RECHECK,              // notify: the decisive phase load seq_cst -> relaxed
+  W_NT_FLAG,                 // request_sweep: sweep_wanted_ store seq_cst -> relaxed
   W_COUNT
 };
 
@@ -148,7 +153,8 @@ static char const* const kWeakNames[] = {
     "awaiter-cas", "awaiter-cas-acquire", "awaiter-cas-release", "awaiter-cas-success",
     "awaiter-store", "finisher-load", "finisher-cas", "finisher-cas-acquire",
     "finisher-cas-release", "finisher-cas-success", "waiting-cas", "waiting-cas-acquire",
-    "waiting-load", "bug-plain-no-wait", "bug-awaiter-no-wake"};
+    "waiting-load", "bug-plain-no-wait", "bug-awaiter-no-wake",
+    "nt-coalesce", "nt-claim", "nt-recheck", "nt-flag"};
 
 static_assert(sizeof(kWeakNames) / sizeof(kWeakNames[0]) == W_COUNT, "a name per variant");
 
@@ -1267,6 +1273,177 @@ struct bound_test : rl::test_suite<bound_test, 2> {
 
 // --------------------------------------------------------------------------------------
 
+// --------------------------------------------------------------------------------------
+// ste::notifier (src/notifier.cpp, include/ste/detail/notifier_block.hpp).  Threads: the
+// worker, two producers notifying twice each (each writes its input once, before its
+// first notify), and a joiner at a random moment.  The inbox is reduced to what the
+// notifier uses: the phase, N, and whether the notifier's one node is in the chain; the
+// worker drains, pops, sweeps and closes as core::take_work_locked / next_task do, but
+// spins instead of sleeping (the sleep is ste.pml's and notifier.pml's business).
+//   - a run reads the input of every producer whose state RMW preceded the run's claim
+//     in the state word's modification order: a DATA RACE unless the coalescing CAS
+//     (release) and the claim (acquire) synchronise;
+//   - N1: every notify that returned true is covered by a later claim (ghosts, as in
+//     notifier.pml), checked once all threads finished; N2: no true once closed.
+namespace nt {
+
+enum : unsigned { P = 1, Q = 2, U = 4, T = 8, C = 16, FLAGS = 127, GEN = 128 };
+enum : unsigned { PH = 3, RUNNING = 0, DRAINING = 1, CLOSED = 2, NBIT = 4, NODE = 8 };
+
+struct notifier_test : rl::test_suite<notifier_test, 4> {
+  rl::atomic<unsigned> inbox;   // [ NODE | N | phase ]
+  rl::atomic<unsigned> state;   // notifier_block::state_
+  rl::atomic<bool> sweep;       // mailbox::sweep_wanted_
+  rl::var<int> input[2];
+  // ghosts (plain: no synchronisation, no race detection)
+  bool rmw_done[2];
+  int begun[2], owed[2], covered[2];
+  bool closed, worker_done;
+
+  void before() {
+    inbox($) = RUNNING;
+    state($) = 0;
+    sweep($) = false;
+    for (int p = 0; p < 2; ++p) rmw_done[p] = false, begun[p] = owed[p] = covered[p] = 0;
+    closed = worker_done = false;
+  }
+  void after() {
+    for (int p = 0; p < 2; ++p) RL_ASSERT(covered[p] >= owed[p]);  // N1
+  }
+
+  static bool open(unsigned w) { return (w & PH) == RUNNING; }  // other threads only
+
+  void request_sweep() {
+    sweep.store(true, order(W_NT_FLAG, rl::mo_seq_cst), $);
+    inbox.fetch_or(NBIT, rl::mo_seq_cst, $);
+  }
+
+  bool push_claimed(int p, unsigned claimed) {  // notifier_block::push_claimed
+    unsigned w = inbox.load(rl::mo_relaxed, $);
+    for (;;) {
+      if (!open(w)) break;
+      if (inbox.compare_exchange_weak(w, w | NODE | NBIT, rl::mo_release, $, rl::mo_relaxed, $)) {
+        RL_ASSERT(!closed);  // N2: accepted (decided here, by the push)
+        unsigned s = state.load(rl::mo_relaxed, $);
+        while ((s & (Q | U)) == Q && (s & ~FLAGS) == (claimed & ~FLAGS) &&
+               !state.compare_exchange_weak(s, s | U, rl::mo_seq_cst, $, rl::mo_relaxed, $)) {
+        }
+        owed[p] = begun[p];
+        return true;
+      }
+    }
+    unsigned s = state.load(rl::mo_relaxed, $);
+    for (;;) {
+      unsigned next = s & ~Q;
+      if ((s & T) == 0) next &= ~P;
+      if (state.compare_exchange_weak(s, next, rl::mo_seq_cst, $, rl::mo_relaxed, $)) return false;
+    }
+  }
+
+  bool notify(int p) {  // notifier_block::notify
+    ++begun[p];
+    if (!open(inbox.load(rl::mo_seq_cst, $))) return false;
+    unsigned s = state.load(rl::mo_relaxed, $);
+    for (;;) {
+      if (s & C) return false;
+      if ((s & (P | Q)) == 0) {
+        unsigned const claimed = ((s & ~FLAGS) + GEN) | P | Q;
+        if (state.compare_exchange_weak(s, claimed, rl::mo_seq_cst, $, rl::mo_relaxed, $)) {
+          rmw_done[p] = true;
+          return push_claimed(p, claimed);
+        }
+        continue;
+      }
+      unsigned const touched = s | P | T;
+      if (!state.compare_exchange_weak(s, touched, order(W_NT_COALESCE, rl::mo_seq_cst), $, rl::mo_relaxed, $))
+        continue;
+      rmw_done[p] = true;
+      if ((touched & (Q | U)) != (Q | U)) request_sweep();
+      bool const r = open(inbox.load(order(W_NT_RECHECK, rl::mo_seq_cst), $));
+      if (r) {
+        RL_ASSERT(!closed);  // N2
+        owed[p] = begun[p];
+      }
+      return r;
+    }
+  }
+
+  void claimed_run() {  // the claim just happened: cover, then run f
+    bool reads[2];
+    for (int p = 0; p < 2; ++p) covered[p] = begun[p], reads[p] = rmw_done[p];
+    for (int p = 0; p < 2; ++p)
+      if (reads[p]) RL_ASSERT(input[p]($) == 100 + p);
+  }
+
+  void worker() {
+    bool ready_node = false, ready_sweep = false;
+    for (;;) {
+      if (!ready_node && !ready_sweep) {  // mailbox::drain_locked
+        unsigned w = inbox.load(rl::mo_relaxed, $);
+        while ((w & NBIT) != 0 &&
+               !inbox.compare_exchange_weak(w, w & PH, rl::mo_acquire, $, rl::mo_relaxed, $)) {
+        }
+        if (w & NODE) ready_node = true;
+      }
+      if (!ready_node && !ready_sweep && sweep.load(rl::mo_relaxed, $) &&
+          sweep.exchange(false, rl::mo_seq_cst, $)) {  // the sweep
+        unsigned const s = state.load(rl::mo_seq_cst, $);
+        if ((s & P) && !(s & C) && (s & (Q | U)) != (Q | U)) ready_sweep = true;
+      }
+      if (ready_node) {  // notifier_block::run_node: the pop claim
+        ready_node = false;
+        unsigned s = state.load(rl::mo_relaxed, $);
+        bool run;
+        do {
+          run = (s & P) && !(s & C);
+        } while (!state.compare_exchange_weak(s, s & ~(P | Q | U | T),
+                                              order(W_NT_CLAIM, rl::mo_seq_cst), $, rl::mo_relaxed, $));
+        if (run) claimed_run();
+        continue;
+      }
+      if (ready_sweep) {  // notifier_block::run_sweep
+        ready_sweep = false;
+        unsigned s = state.load(rl::mo_relaxed, $);
+        bool run = true;
+        do {
+          if (!(s & P) || (s & C) || (s & (Q | U)) == (Q | U)) { run = false; break; }
+        } while (!state.compare_exchange_weak(s, s & ~(P | T), rl::mo_seq_cst, $, rl::mo_relaxed, $));
+        if (run) claimed_run();
+        continue;
+      }
+      // nothing taken: close once join began and nothing is pending (try_close_locked)
+      unsigned w = inbox.load(rl::mo_seq_cst, $);
+      if ((w & PH) == DRAINING && !(w & NODE) && !sweep.load(rl::mo_seq_cst, $)) {
+        if (inbox.compare_exchange_strong(w, (unsigned)CLOSED, rl::mo_seq_cst, $, rl::mo_relaxed, $)) break;
+        continue;
+      }
+      rl::yield(1, $);
+    }
+    closed = true;
+    worker_done = true;
+  }
+
+  void thread(unsigned index) {
+    if (index == 0) return worker();
+    if (index <= 2) {
+      int const p = (int)index - 1;
+      input[p]($) = 100 + p;
+      notify(p);
+      notify(p);
+      return;
+    }
+    // the joiner (mailbox::stop_accepting), at a random moment
+    for (unsigned k = rl::rand(24); k > 0; --k) rl::yield(1, $);
+    unsigned w = inbox.load(rl::mo_relaxed, $);
+    while ((w & PH) == RUNNING &&
+           !inbox.compare_exchange_weak(w, (w & ~PH) | DRAINING, rl::mo_seq_cst, $, rl::mo_relaxed, $)) {
+    }
+    while (!worker_done) rl::yield(1, $);
+  }
+};
+
+}  // namespace nt
+
 template <class Test>
 static int run(char const* test, unsigned long iterations) {
   rl::test_params p;
@@ -1347,6 +1524,7 @@ int main(int argc, char** argv) {
   }
   if (test == "inbox-release-sequence") return run<handoff::release_sequence_test>(argv[1], iterations);
   if (test == "bound") return run<boundt::bound_test>(argv[1], iterations);
+  if (test == "notifier") return run<nt::notifier_test>(argv[1], iterations);
   if (test == "rendezvous-ste" || test == "rendezvous-ste-parkinglot") {
     handoff::g_parking_lot = test != "rendezvous-ste";
     return run<rendezvous::ste_test>(argv[1], iterations);
