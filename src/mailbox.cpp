@@ -245,10 +245,10 @@ void mailbox::end_sleep_locked() noexcept {
   }
 }
 
-bool mailbox::spin_for_work(std::uintptr_t seen) noexcept {
+bool mailbox::spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget) noexcept {
   worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
   return spin_until([this, seen] { return inbox_.load(std::memory_order_relaxed) != seen; },
-                    submitter_cpu_.load(std::memory_order_relaxed));
+                    submitter_cpu_.load(std::memory_order_relaxed), budget);
 }
 
 void mailbox::sleep(std::uintptr_t seen) noexcept { wait_on_word(inbox_, seen); }

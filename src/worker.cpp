@@ -103,11 +103,28 @@ void core::wait_for_work_locked() noexcept {
   std::uintptr_t const seen = mailbox_.word();
   if (mailbox_.has_news_locked(seen)) return;  // a push or a sweep request came meanwhile
   mailbox_.desk().unlock();
-  bool const more = mailbox_.spin_for_work(seen);
+  auto const idle_since = std::chrono::steady_clock::now();
+  bool const more = mailbox_.spin_for_work(seen, idle_spin_);
   mailbox_.desk().lock();
+  if (more) {
+    idle_spin_ = wait_policy::spin_budget;  // the spin paid off
+    return;
+  }
   bool const join_unseen = !draining_seen_ && !mailbox_.accepting_from_everyone();
-  if (more || join_unseen || mailbox_.has_news_locked(seen) || timers_.has_due()) return;
+  if (join_unseen || mailbox_.has_news_locked(seen) || timers_.has_due()) return;
   sleep_until_woken_locked(seen);
+  adapt_idle_spin(std::chrono::steady_clock::now() - idle_since);
+}
+
+// After a sleep: a full spin would have covered an idle spell this short, so spin fully
+// next time; after a longer one, spin less (wait_policy.hpp has the numbers).
+void core::adapt_idle_spin(std::chrono::nanoseconds idle) noexcept {
+  if (idle <= wait_policy::spin_budget) {
+    idle_spin_ = wait_policy::spin_budget;
+    return;
+  }
+  idle_spin_ /= wait_policy::idle_spin_decay;
+  if (idle_spin_ < wait_policy::idle_spin_floor) idle_spin_ = std::chrono::nanoseconds::zero();
 }
 
 // Sleeps on the inbox word (until the next timer's deadline, if any). The sleep is

@@ -199,6 +199,7 @@ class core : public std::enable_shared_from_this<core> {
   bool close_if_drained_locked() noexcept STE_REQUIRES(mailbox_.desk());
   void wait_for_work_locked() noexcept STE_REQUIRES(mailbox_.desk());
   void sleep_until_woken_locked(std::uintptr_t seen) noexcept STE_REQUIRES(mailbox_.desk());
+  void adapt_idle_spin(std::chrono::nanoseconds idle) noexcept;
   void run_one(task_node* n) noexcept;
   void run_postlude() noexcept;
   void sweep_notifiers_locked() noexcept STE_REQUIRES(mailbox_.desk());
@@ -212,6 +213,8 @@ class core : public std::enable_shared_from_this<core> {
   // --- The worker thread only. ------------------------------------------------------
   timer_heap timers_;
   bool draining_seen_ = false;  // the worker saw join() start (the phase left running)
+  // How long the worker spins when idle before it sleeps (adapt_idle_spin).
+  std::chrono::nanoseconds idle_spin_ = wait_policy::spin_budget;
   bound_registry bound_;
 
   // --- Guarded by the desk (registered by any thread, swept and destroyed by the worker).

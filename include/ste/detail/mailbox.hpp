@@ -146,8 +146,9 @@ class mailbox {
 
   // --- The worker, without the desk. -------------------------------------------------
 
-  /// The bounded spin before the worker sleeps; true when the word changed from `seen`.
-  bool spin_for_work(std::uintptr_t seen) noexcept;
+  /// The bounded spin (at most `budget`) before the worker sleeps; true when the word
+  /// changed from `seen`.
+  bool spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget) noexcept;
   /// Sleeps until woken (or spuriously) while the word is still `seen`; with a deadline,
   /// until then at the latest.
   void sleep(std::uintptr_t seen) noexcept;

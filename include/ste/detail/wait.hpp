@@ -81,12 +81,14 @@ std::chrono::nanoseconds sleep_slice(Duration left) noexcept {
 }
 
 /// The waiting strategy: returns true as soon as `done()` holds, false once the spin
-/// budget is spent (the caller then sleeps in the kernel). A short `pause` spin catches
+/// budget (`budget`; zero: one look, no spin) is spent (the caller then sleeps in the kernel). A short `pause` spin catches
 /// a peer running on another CPU; the `yield` phase hands the CPU over when both
 /// threads share one. When the peer last ran on this very CPU (`peer_cpu`), pausing
 /// would only delay it: yield at once.
 template <class Done>
-bool spin_until(Done&& done, int peer_cpu = -1) noexcept {
+bool spin_until(Done&& done, int peer_cpu = -1,
+                std::chrono::nanoseconds budget = wait_policy::spin_budget) noexcept {
+  if (budget <= std::chrono::nanoseconds::zero()) return done();
   bool const share_cpu = peer_cpu >= 0 && peer_cpu == current_cpu();
   for (int i = share_cpu ? wait_policy::spin_pauses : 0; i < wait_policy::spin_pauses; ++i) {
     if (done()) return true;
@@ -96,7 +98,7 @@ bool spin_until(Done&& done, int peer_cpu = -1) noexcept {
   do {
     if (done()) return true;
     std::this_thread::yield();
-  } while (std::chrono::steady_clock::now() - start < wait_policy::spin_budget);
+  } while (std::chrono::steady_clock::now() - start < budget);
   return done();
 }
 
