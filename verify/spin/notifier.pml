@@ -3,7 +3,7 @@
  * notifier.pml — a Spin (Promela) model of ste::notifier (issue 12, part 2): the
  * coalescing trigger that any thread, an audio driver's real-time callback included,
  * may fire with no lock, no allocation and no blocking call.  Run it with verify/run
- * (which also runs the seeded bugs); see verify/README.md §1b.
+ * (which also runs the seeded bugs); see verify/README.md §1c.
  *
  * What is modelled (each step names the C++ it stands for; src/notifier.cpp):
  *   - NP notifying threads (other threads), NK calls of notifier::notify each.  A call:
