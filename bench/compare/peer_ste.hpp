@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// peer_ste.hpp — the system under test: ste::thread::submit.
+// peer_ste.hpp — the system under test: ste::thread::submit (round trips), post and
+// ste::notifier (the real-time hand-offs).
 //
 // Every peer of ste_compare has the same shape (checked by the harness at compile time):
 //
@@ -18,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "handoff_base.hpp"
@@ -87,6 +90,34 @@ inline ste::thread make_consumer_thread(consumer_config c, char const* name, clo
     throw std::runtime_error("a realtime ste thread reports is_realtime() == false");
   return t;
 }
+
+/// Wake latency through ste::notifier: the probe is the notifier's f, made once; each
+/// trigger is notify() (no allocation, no lock, at most one wake-up system call): what a
+/// real-time producer is meant to call. The harness waits for each run before the next
+/// trigger, so no notify coalesces and every trigger is one run (the count check holds).
+class ste_notifier_wake {
+ public:
+  static constexpr char const* name = "ste notifier";
+  ste_notifier_wake(consumer_config c, wake_probe& probe)
+      : thread_(make_consumer_thread(c, "cmp-ste-notify", clock_)),
+        notifier_(thread_.make_notifier([p = &probe] { p->on_run(); })) {}
+  void trigger() {
+    if (!notifier_.notify()) {  // only after join() began: a harness bug
+      std::fputs("ste_compare: FATAL: ste::notifier::notify() returned false\n", stderr);
+      std::abort();
+    }
+  }
+  clockid_t consumer_clock() const noexcept { return clock_; }
+  void stop() {
+    notifier_.reset();  // f is destroyed on the thread, before it stops
+    thread_.join();
+  }
+
+ private:
+  clockid_t clock_{};  // written by the prelude, before build() returns
+  ste::thread thread_;
+  ste::notifier notifier_;  // after thread_: reset (destroyed) before the thread is
+};
 
 /// Wake latency through post: each trigger posts the probe (allocates one block; not
 /// what a real-time producer should call, but the reference for "a task handed over").
