@@ -107,7 +107,10 @@ void core::wait_for_work_locked() noexcept {
   bool const more = mailbox_.spin_for_work(seen, idle_spin_);
   mailbox_.desk().lock();
   if (more) {
-    idle_spin_ = wait_policy::spin_budget;  // the spin paid off
+    // Paid off only if it found work within the budget: a spin that was preempted
+    // (its yields lost the CPU to other load for a time slice) found it late, and
+    // spinning again would only lose the scheduler's wake-up preference again.
+    adapt_idle_spin(std::chrono::steady_clock::now() - idle_since);
     return;
   }
   bool const join_unseen = !draining_seen_ && !mailbox_.accepting_from_everyone();
@@ -116,8 +119,9 @@ void core::wait_for_work_locked() noexcept {
   adapt_idle_spin(std::chrono::steady_clock::now() - idle_since);
 }
 
-// After a sleep: a full spin would have covered an idle spell this short, so spin fully
-// next time; after a longer one, spin less (wait_policy.hpp has the numbers).
+// After an idle spell (spun, or slept): a full spin would have covered one this short,
+// so spin fully next time; after a longer one, spin less (wait_policy.hpp has the
+// numbers).
 void core::adapt_idle_spin(std::chrono::nanoseconds idle) noexcept {
   if (idle <= wait_policy::spin_budget) {
     idle_spin_ = wait_policy::spin_budget;

@@ -50,7 +50,7 @@ class handoffs {
     double rate = 0;          // post: tasks/s
     double per_call = 0;      // post: producer ns per post (median over producers)
     std::uint64_t count = 0;  // tasks or triggers measured
-    double median = 0, p99 = 0, max = 0;  // wake: trigger -> run start, ns
+    double median = 0, p99 = 0, p999 = 0, max = 0;  // wake: trigger -> run start, ns
     double call_median = 0, call_max = 0;  // wake: ns spent in trigger() by the producer
     double consumer_cpu = 0;  // wake: the consumer's CPU ns per trigger
     double ratio = 0;         // ste / this: post tasks/s, wake median

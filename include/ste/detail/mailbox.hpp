@@ -180,26 +180,30 @@ class mailbox {
 
   std::string const& name_;
 
+  // Two cache lines, so that a hand-off moves as few as possible between the CPUs.
+  // The producers' line: the inbox word and every hint a producer reads or writes on
+  // its way in (it holds the line for its CAS anyway); the worker touches it to drain
+  // and to spin. The desk's line(s): the worker's own, so the producers' CASes never
+  // take them away from it between its lock and its unlock.
+
   // Pushed to by every producer; drained under the desk. Only ever changed by
   // read-modify-writes, so that the pushes form one release sequence: one acquire of the
   // latest value sees every pushed node (see push and drain_locked).
-  std::atomic<std::uintptr_t> inbox_{static_cast<std::uintptr_t>(phase::running)};
-
-  pi_mutex desk_;
-  task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
-  comebacks comebacks_ STE_GUARDED_BY(desk_);
-
+  alignas(64) std::atomic<std::uintptr_t> inbox_{static_cast<std::uintptr_t>(phase::running)};
   // Hints only (relaxed; a stale value costs a little speed, never correctness):
   // how many drained tasks wait (written by the desk's holders, read by producers for
   // their spin policy), and where the two sides last ran (current_cpu()), so that each
   // can tell whether the other shares its CPU and should be yielded to, not spun on.
   std::atomic<std::size_t> ready_size_{0};
-
+  std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
+  std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
-  std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
-  std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
+
+  alignas(64) pi_mutex desk_;
+  task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
+  comebacks comebacks_ STE_GUARDED_BY(desk_);
 };
 
 }  // namespace ste::detail
