@@ -35,7 +35,17 @@
 //   (a) the notifier ran at least once, and at most once per accepted notify;
 //   (b) every notify() from the process callback returned true (the thread ran all along);
 //   (c) every run of the notifier's function was on the meter thread (tag.is_on_thread());
-//   (d) the measured peak is the generated amplitude (within 1 %).
+//   (d) the measured peak is the generated amplitude (within 1 %);
+//   (e) JACK ran the callback for every period asked for, and the meter's last run saw
+//       the last period: notify() promises a run that starts after the call began.
+//
+// ste_jack_meter_rt is this program built a second time with STE_JACK_METER_RT_CHECK
+// (examples/CMakeLists.txt): ste's real-time checker (tests/realtime_checker.hpp)
+// counts what the process callback calls, and the program fails unless there is no
+// allocation, lock, wait or system call there but at most one wake-up per notify. A
+// program of its own because the checker replaces malloc, operator new and the pthread
+// locks for the whole process. The three `#ifdef STE_JACK_METER_RT_CHECK` blocks below
+// are all it adds.
 #include <jack/jack.h>
 #include <jack/thread.h>  // jack_client_real_time_priority
 
@@ -50,8 +60,17 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <ste/ste.hpp>
+
+#ifdef STE_JACK_METER_RT_CHECK  // ste_jack_meter_rt only (see the top of this file)
+#include "realtime_checker.hpp"
+namespace {
+// Counts every call made on JACK's process thread inside on_process (a watch per call).
+ste_test::rt_checker g_rt_checker;
+}  // namespace
+#endif
 
 namespace {
 
@@ -114,6 +133,12 @@ void notify_meter(rt_shared& s) noexcept {
 // thread: no lock, no allocation, no system call that can block, no I/O. Everything
 // below is arithmetic on the two port buffers and atomics on rt_shared.
 int on_process(jack_nframes_t nframes, void* arg) {
+#ifdef STE_JACK_METER_RT_CHECK  // ste_jack_meter_rt: count this call's calls, all of them:
+  // ste's notify() and libjack's jack_port_get_buffer (which calls nothing counted).
+  // The watch only sets a thread_local pointer of the executable (static TLS, no lazy
+  // initialisation): it neither allocates nor locks.
+  auto const rt_watching = g_rt_checker.watch_this_thread();
+#endif
   rt_shared& s = *static_cast<rt_shared*>(arg);
   auto const* in = static_cast<float const*>(jack_port_get_buffer(s.in, nframes));
   auto* out = static_cast<float*>(jack_port_get_buffer(s.out, nframes));
@@ -355,16 +380,25 @@ int main(int argc, char** argv) {
   check(!shared.server_gone.load(), "the JACK server stayed up");
 
   // 7. Shut down in dependency order: once jack_client_close returns, JACK calls none
-  //    of our callbacks any more; then reset() withdraws a pending run (or waits for
-  //    one in progress) and destroys the notifier's function on the meter thread; then
-  //    the meter's final report, and the meter thread is joined.
+  //    of our callbacks any more, so `callbacks` is final. The last callback counted
+  //    itself before its notify(), which was accepted, so a run starts after it and
+  //    reads the final count: wait (bounded) until the meter has seen it. Then reset()
+  //    withdraws a pending run (or waits for one in progress) and destroys the
+  //    notifier's function on the meter thread; then the meter's final report, and the
+  //    meter thread is joined.
   client.reset();
+  std::uint64_t const callbacks = shared.callbacks.load(std::memory_order_acquire);
+  auto const seen_by_meter = [&] {
+    return meter_thread.submit([&] { return meter->report().callbacks_seen; });
+  };
+  for (auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       seen_by_meter() != callbacks && std::chrono::steady_clock::now() < give_up;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   shared.notifier.reset();
   meter_report const r = meter_thread.submit([&] { return meter->report(); });
   meter.reset();
   meter_thread.join();
 
-  std::uint64_t const callbacks = shared.callbacks.load();
   std::uint64_t const accepted = shared.notifies_accepted.load();
   std::uint64_t const refused = shared.notifies_refused.load();
   std::printf("  callbacks %llu, notifies accepted %llu (refused %llu), runs %llu "
@@ -379,7 +413,7 @@ int main(int argc, char** argv) {
               static_cast<double>(r.max_peak), to_dbfs(r.max_peak),
               static_cast<double>(kAmplitude));
 
-  check(callbacks >= periods, "JACK ran the process callback for every period asked for");
+  check(callbacks >= periods, "(e) JACK ran the process callback for every period asked for");
   check(r.runs >= 1 && r.runs <= accepted,
         "(a) the notifier ran at least once, and at most once per accepted notify");
   std::uint64_t const from_shutdown = shared.server_gone.load() ? 1 : 0;
@@ -388,6 +422,35 @@ int main(int argc, char** argv) {
   check(r.runs_on_thread == r.runs, "(c) every run was on the meter thread");
   check(std::fabs(r.max_peak - kAmplitude) <= 0.01f * kAmplitude,
         "(d) the measured peak is the generated amplitude (within 1 %)");
+  std::printf("  the meter's last run saw callback %llu of %llu\n",
+              static_cast<unsigned long long>(r.callbacks_seen),
+              static_cast<unsigned long long>(callbacks));
+  check(r.callbacks_seen == callbacks,
+        "(e) the last notify was seen: the meter's last run came after the last callback");
+
+#ifdef STE_JACK_METER_RT_CHECK  // ste_jack_meter_rt: what on_process called, summed
+  // over every callback (JACK's thread is gone: jack_client_close joined it).
+  ste_test::rt_counts const c = g_rt_checker.counts();
+  std::printf("  real-time checker, inside on_process (%llu callbacks): allocations %llu, "
+              "frees %llu, mutex_locks %llu, cond_waits %llu, blocking_waits %llu, "
+              "wakes %llu, yields %llu, other_syscalls %llu\n",
+              static_cast<unsigned long long>(callbacks),
+              static_cast<unsigned long long>(c.allocations),
+              static_cast<unsigned long long>(c.frees),
+              static_cast<unsigned long long>(c.mutex_locks),
+              static_cast<unsigned long long>(c.cond_waits),
+              static_cast<unsigned long long>(c.blocking_waits()),
+              static_cast<unsigned long long>(c.wakes),
+              static_cast<unsigned long long>(c.yields),
+              static_cast<unsigned long long>(c.other_syscalls));
+  check(ste_test::rt_checker::interposition_works(),
+        "(rt) the checker's definitions are the ones the program calls");
+  check(c.allocations == 0 && c.frees == 0, "(rt) no allocation, no free");
+  check(c.mutex_locks == 0 && c.cond_waits == 0, "(rt) no lock, no condition-variable wait");
+  check(c.blocking_waits() == 0, "(rt) no blocking call (futex wait, sleep, poll, read, ...)");
+  check(c.yields == 0 && c.other_syscalls == 0, "(rt) no yield, no other system call");
+  check(c.wakes <= accepted, "(rt) at most one wake-up call per accepted notify");
+#endif
 
   std::printf("%s\n", g_failures == 0 ? "OK" : "FAILED");
   return g_failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

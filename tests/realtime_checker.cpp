@@ -95,7 +95,12 @@ class next_definition {
   }
 
  private:
-  void* resolve() noexcept {
+  // Never inlined: its write() is a cancellation point (not noexcept), so inlined it
+  // would give every forwarding definition below an exception table, and a noexcept
+  // function with one terminates when a forced unwind passes through it: a thread
+  // cancelled asynchronously while it waits in the forwarded call (libjack cancels its
+  // process thread that way, in a futex wait through syscall(), on jack_client_close).
+  [[gnu::noinline]] void* resolve() noexcept {
     rt_checker* const watched = t_watched;
     t_watched = nullptr;
     void* const p = dlsym(RTLD_NEXT, name_);

@@ -28,6 +28,12 @@
 //   like the thread).
 // - The malloc family forwards to glibc's __libc_* entry points, not to dlsym(RTLD_NEXT,
 //   "malloc"): dlsym itself may allocate, so that would need a bootstrap heap.
+// - A thread cancelled asynchronously (PTHREAD_CANCEL_ASYNCHRONOUS: libjack's process
+//   thread, on jack_client_close) is unwound through the definition it waits in. Those
+//   the C library declares noexcept (syscall, the locks) are noexcept here too, so they
+//   must have no exception table (the forced unwind would end in std::terminate): the
+//   look-up's slow path, which calls write(), is kept out of line.
+//   RealTimeCheckerSelfTest.AsynchronousCancellationUnwindsThroughTheForwardedCalls.
 // - The other calls find the C library's versions with dlsym(RTLD_NEXT, ...) once,
 //   before main (and lazily for a call made before that, with counting paused, so the
 //   look-up's own calls are never counted).

@@ -204,6 +204,40 @@ TEST(RealTimeCheckerSelfTest, SeesFutexWaitsAndWakes) {
   EXPECT_EQ(c.allocations, 0u) << c;
 }
 
+// A thread cancelled asynchronously while it waits in a forwarded call is unwound
+// through the checker's definition, which must let the forced unwind pass (a noexcept
+// function with an exception table terminates the process instead). libjack stops its
+// process thread this way, waiting in syscall(SYS_futex), on jack_client_close.
+TEST(RealTimeCheckerSelfTest, AsynchronousCancellationUnwindsThroughTheForwardedCalls) {
+  struct waiter {
+    std::atomic<bool> ready{false};
+    pthread_mutex_t* held = nullptr;  // when set, wait in pthread_mutex_lock on it
+  };
+  auto const body = [](void* arg) -> void* {
+    auto& w = *static_cast<waiter*>(arg);
+    ::pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, nullptr);
+    w.ready.store(true);
+    alignas(4) static std::uint32_t word = 0;  // stays 0: FUTEX_WAIT sleeps
+    if (w.held != nullptr) ::pthread_mutex_lock(w.held);
+    for (;;) ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+  };
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  ASSERT_EQ(::pthread_mutex_lock(&m), 0);
+  for (pthread_mutex_t* held : {static_cast<pthread_mutex_t*>(nullptr), &m}) {
+    waiter w;
+    w.held = held;
+    pthread_t t{};
+    ASSERT_EQ(::pthread_create(&t, nullptr, body, &w), 0);
+    while (!w.ready.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // in its wait by now
+    ASSERT_EQ(::pthread_cancel(t), 0);
+    void* result = nullptr;
+    ASSERT_EQ(::pthread_join(t, &result), 0);
+    EXPECT_EQ(result, PTHREAD_CANCELED) << (held != nullptr ? "mutex lock" : "futex wait");
+  }
+  ::pthread_mutex_unlock(&m);
+}
+
 TEST(RealTimeCheckerSelfTest, SeesYieldsSleepsAndOtherSystemCalls) {
   rt_counts c = counted([] {
     ::sched_yield();
