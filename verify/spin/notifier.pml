@@ -141,7 +141,11 @@ inline COVER() {
 }
 
 #if STOP
-#define STOPPOINT if :: (p == 0 && !stopped) -> stopped = 1; goto halt :: skip fi
+/* A stopped notifier's locals are dead: cleared, so that states differing only in them
+ * are one state (sound: it never runs again). */
+#define STOPPOINT if :: (p == 0 && !stopped) -> \
+    atomic { stopped = 1; early = 0; res = 0; sawS = 0; needsweep = 0; act = 0; mygen = 0 }; \
+    goto halt :: skip fi
 #else
 #define STOPPOINT skip
 #endif
