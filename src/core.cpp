@@ -29,9 +29,14 @@ void core::announce_comeback(comeback_record& r) {
   throw_deadlock_comeback(*this, *r.target);
 }
 
-void core::add_timer(timer_node& t) {
+void core::add_timer(timer_node& t) noexcept {
   STE_ASSERT(is_current());
   timers_.add(t);
+}
+
+void core::remove_timer(timer_node& t) noexcept {
+  STE_ASSERT(is_current());
+  timers_.remove(t);
 }
 
 void core::check_can_sleep() const {

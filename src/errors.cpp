@@ -88,6 +88,27 @@ void throw_nan_duration() {
       "ste: the duration is NaN, which names no point in time; pass a finite duration");
 }
 
+void throw_refused_timer(std::string const& thread_name, char const* operation) {
+  throw stopped_error(std::string("ste: ") + operation + " refused: the thread " +
+                      quoted(thread_name) +
+                      " is being joined or was joined, and join() does not wait for "
+                      "deadlines, so no delayed task is accepted once it starts (not even "
+                      "from the thread itself); nothing was scheduled");
+}
+
+void throw_bad_period(char const* why) {
+  throw std::invalid_argument(std::string("ste: post_every: the period is ") + why +
+                              "; pass a positive period (nothing was scheduled)");
+}
+
+void throw_cancel_deadlock(std::string const& thread_name) {
+  throw deadlock_error("ste: timer::cancel: the timer is cancelled (it starts no run any "
+                       "more), but its run in progress on thread " + quoted(thread_name) +
+                       " waits, through a chain of ste threads, on the thread calling "
+                       "cancel(), so cancel() cannot wait for that run to end; wait for it "
+                       "elsewhere, or cancel from a thread the run does not wait on");
+}
+
 // --- Coroutines -------------------------------------------------------------------
 
 void throw_empty_task(char const* operation) {
@@ -329,6 +350,7 @@ char const* source_name(error_source source) noexcept {
     case error_source::spawned_coroutine: return "a spawned coroutine";
     case error_source::postlude: return "the postlude";
     case error_source::notifier: return "a notifier's callable";
+    case error_source::timer: return "a delayed task (post_after / post_at / post_every)";
   }
   return "a task";
 }

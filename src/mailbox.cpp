@@ -77,6 +77,15 @@ void mailbox::request_sweep() noexcept {
 
 void mailbox::stop_accepting() noexcept {
   std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+  if (phase_of(w) == phase::running) {
+    // The first stopper's start time wins; the phase CAS below publishes it. acq_rel /
+    // acquire: a second stopper that loses here and then changes the phase itself
+    // publishes the winner's time too (its failed CAS read it).
+    std::chrono::steady_clock::rep unset = kNoStopTime;
+    stop_time_.compare_exchange_strong(
+        unset, std::chrono::steady_clock::now().time_since_epoch().count(),
+        std::memory_order_acq_rel, std::memory_order_acquire);
+  }
   // seq_cst (an acq_rel RMW at least): ordered with the pushes in the word's
   // modification order (the release sequence of the pushes before it stays intact: this
   // is a read-modify-write too), and with notify's decisive phase check.

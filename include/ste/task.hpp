@@ -392,6 +392,7 @@ class sleep_awaiter : public timer_node {
  public:
   explicit sleep_awaiter(std::chrono::steady_clock::time_point when) noexcept {
     deadline = when;
+    invoke = &run;
   }
   bool await_ready() {
     core_ = current_core();
@@ -400,7 +401,7 @@ class sleep_awaiter : public timer_node {
     return false;              // even a past deadline yields once, through the timers
   }
   void await_suspend(std::coroutine_handle<> h) {
-    handle = h;
+    handle_ = h;
     core_->add_timer(*this);
   }
   void await_resume() const {
@@ -408,7 +409,10 @@ class sleep_awaiter : public timer_node {
   }
 
  private:
+  static void run(task_node* n) { static_cast<sleep_awaiter*>(n)->handle_.resume(); }
+
   core* core_ = nullptr;
+  std::coroutine_handle<> handle_;
 };
 
 /// block_on from another thread: the record lives in the caller's frame; its node
@@ -562,13 +566,36 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
   return now + std::chrono::ceil<clock::duration>(d);
 }
 
+/// A periodic timer's period as steady_clock ticks, rounded up (at least one tick), far
+/// ones saturating. Zero, negative and NaN periods throw std::invalid_argument.
+template <class Rep, class Period>
+std::chrono::steady_clock::duration period_of(std::chrono::duration<Rep, Period> d) {
+  using tick = std::chrono::steady_clock::duration;
+  if constexpr (std::is_floating_point_v<Rep>) {
+    if (d.count() != d.count()) throw_bad_period("NaN");
+  }
+  if (d <= d.zero()) throw_bad_period(d == d.zero() ? "zero" : "negative");
+  if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(tick::max()))
+    return tick::max();
+  return std::chrono::ceil<tick>(d);
+}
+
+/// `now + p`, saturating at time_point::max().
+inline std::chrono::steady_clock::time_point saturating_after(
+    std::chrono::steady_clock::duration p) noexcept {
+  using clock = std::chrono::steady_clock;
+  auto const now = clock::now();
+  if (clock::time_point::max() - now < p) return clock::time_point::max();
+  return now + p;
+}
+
 }  // namespace detail
 
 /// Suspends the calling coroutine for `d` on the timers of the ste thread it runs on;
 /// the thread serves other work meanwhile and sleeps in the kernel when only timers are
 /// pending. Throws ste::wrong_thread off every ste thread, and ste::stopped_error (inside
 /// the coroutine, on the thread) when join() starts before the deadline. No allocation
-/// beyond the thread's timer heap growing. A NaN duration throws std::invalid_argument.
+/// (the timer heap is intrusive). A NaN duration throws std::invalid_argument.
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
   return detail::sleep_awaiter(detail::deadline_after(d));

@@ -30,6 +30,7 @@
 #include "ste/detail/core.hpp"
 #include "ste/errors.hpp"
 #include "ste/notifier.hpp"
+#include "ste/timer.hpp"
 #include "ste/realtime.hpp"
 #include "ste/tag.hpp"
 #include "ste/task.hpp"
@@ -310,6 +311,48 @@ class thread {
     return notifier(block);
   }
 
+  // --- Delayed and periodic tasks (ste/timer.hpp) ----------------------------------
+
+  /// Runs `f` on the thread once `d` has passed (zero and negative: as soon as the thread
+  /// gets to it; far ones saturate). FIFO among equal deadlines, with coroutine sleeps
+  /// too, in the order the thread received them. Allocates one block (the callable
+  /// lives in it; the timer heap is intrusive). An exception escaping `f` goes to
+  /// on_error. Throws stopped_error once join() has started — even on the thread itself:
+  /// join() does not wait for deadlines — and std::bad_alloc; then nothing is scheduled.
+  /// A NaN duration throws std::invalid_argument.
+  ///
+  /// Memory ordering: what the caller did before is visible to `f` when it runs.
+  template <class Rep, class Period, class F>
+    requires std::is_invocable_v<std::decay_t<F>&>
+  timer post_after(std::chrono::duration<Rep, Period> d, F&& f) const {
+    return post_timer("post_after", detail::deadline_after(d), {}, std::forward<F>(f));
+  }
+
+  /// As post_after, until `t` on any clock (other clocks than steady_clock are converted
+  /// once, at the call: a later change of the system clock does not move the deadline).
+  template <class Clock, class Duration, class F>
+    requires std::is_invocable_v<std::decay_t<F>&>
+  timer post_at(std::chrono::time_point<Clock, Duration> t, F&& f) const {
+    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
+                  std::is_same_v<Duration, std::chrono::steady_clock::duration>)
+      return post_timer("post_at", t, {}, std::forward<F>(f));
+    else
+      return post_timer("post_at", detail::deadline_after(t - Clock::now()), {},
+                        std::forward<F>(f));
+  }
+
+  /// Runs `f` on the thread at start + k·period, k = 1, 2, … (start: now). A run late by
+  /// a period or more skips the deadlines it missed (never back-to-back runs to catch
+  /// up). Runs never overlap; an exception escaping `f` goes to on_error and the timer
+  /// goes on. Stops at cancel() or when join() starts (no run starts after that).
+  /// A zero, negative or NaN period throws std::invalid_argument; otherwise as post_after.
+  template <class Rep, class Period, class F>
+    requires std::is_invocable_v<std::decay_t<F>&>
+  timer post_every(std::chrono::duration<Rep, Period> period, F&& f) const {
+    auto const p = detail::period_of(period);
+    return post_timer("post_every", detail::saturating_after(p), p, std::forward<F>(f));
+  }
+
   /// Constructs a T on the thread from `args` (blocking, as submit) and returns the
   /// handle that confines it there. Allocates the T's block (on the thread).
   template <class T, class... Args>
@@ -322,6 +365,15 @@ class thread {
  private:
   friend class builder;
   explicit thread(std::shared_ptr<detail::core> core) noexcept : core_(std::move(core)) {}
+  template <class F>
+  timer post_timer(char const* operation, std::chrono::steady_clock::time_point first,
+                   std::chrono::steady_clock::duration period, F&& f) const {
+    detail::core& c = checked_core(operation);
+    auto* block = new detail::timer_of<std::decay_t<F>>(c.shared_from_this(), first, period,
+                                                        std::forward<F>(f));
+    c.schedule_timer(*block, operation);  // discards the block when it throws
+    return timer(block);
+  }
   detail::core& checked_core(std::string_view operation) const {
     if (!core_) detail::throw_empty_handle(operation);
     return *core_;

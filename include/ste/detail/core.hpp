@@ -7,7 +7,8 @@
 //                                                      worker-side FIFO and comebacks
 //   worker loop      (src/worker.cpp)                  next task, idle spin, sleep, drain
 //   lifecycle        (lifecycle.hpp, src/lifecycle.cpp) start, join, join_or_detach
-//   timers           (timer_heap.hpp)                  worker thread only
+//   timers           (timer_heap.hpp)                  worker thread only; delayed tasks
+//                    (timer_block.hpp, src/timer.cpp)  blocks arrive by message
 //   bound registry   (bound_registry.hpp)              worker thread only
 //   deadlock edges   (deadlock.hpp, src/deadlock.cpp)  the process-wide edge mutex
 //
@@ -37,6 +38,7 @@
 #include "ste/detail/guard.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/throw.hpp"
+#include "ste/detail/timer_block.hpp"
 #include "ste/detail/timer_heap.hpp"
 #include "ste/realtime.hpp"
 #include "ste/tag.hpp"
@@ -119,7 +121,7 @@ class core : public std::enable_shared_from_this<core> {
   /// check, ordered with join's phase change; docs/design.md §12).
   bool accepts_work() const noexcept { return mailbox_.accepts(caller()); }
   /// Pushes a notifier's node; false (nothing pushed) when closed to the caller.
-  bool push_notifier(task_node& n) noexcept { return mailbox_.push_notifier(n, caller()); }
+  bool push_notifier(task_node& n) noexcept { return mailbox_.try_link(n, caller()); }
   /// Asks the worker to sweep the notifiers (a run whose node is not known to be linked).
   void request_sweep() noexcept { mailbox_.request_sweep(); }
   /// Registers a new notifier's block (join's pass destroys what is still registered).
@@ -129,6 +131,24 @@ class core : public std::enable_shared_from_this<core> {
   /// On the thread: unlinks the block's nodes and unregisters it. False when join's pass
   /// took it first.
   bool forget_notifier(notifier_block& b) noexcept;
+
+  // --- Delayed tasks (src/timer.cpp). -----------------------------------------------
+
+  /// Hands a new timer block to the thread: off the thread, its arm message (refused
+  /// once join() started); on it, straight into the heap (refused once join() started,
+  /// here too). Throws stopped_error; then the block is discarded (nothing scheduled).
+  void schedule_timer(timer_block& b, char const* operation);
+  /// Pushes a cancelled timer's cleanup message; false (nothing pushed) once join()
+  /// started (its drop of the heap then finishes the timer).
+  bool push_timer_cleanup(task_node& n) noexcept {
+    return mailbox_.try_link(n, mailbox::caller::other_thread);
+  }
+  /// Whether join() has not started yet (seq_cst).
+  bool accepting_from_everyone() const noexcept { return mailbox_.accepting_from_everyone(); }
+  /// When join() started (once it has: see mailbox::stop_time).
+  std::chrono::steady_clock::time_point join_started_at() const noexcept {
+    return mailbox_.stop_time();
+  }
 
   // --- Coroutines coming back (include/ste/task.hpp). -------------------------------
 
@@ -161,8 +181,10 @@ class core : public std::enable_shared_from_this<core> {
 
   // --- The worker thread only. ------------------------------------------------------
 
-  /// Adds a sleeping coroutine's timer. Throws std::bad_alloc (not added).
-  void add_timer(timer_node& t);
+  /// Adds a timer (a sleeping coroutine's, a delayed task's) to the heap. Never fails.
+  void add_timer(timer_node& t) noexcept;
+  /// Takes a timer out of the heap (it must be there).
+  void remove_timer(timer_node& t) noexcept;
   /// Throws stopped_error once the worker has seen join() start.
   void check_can_sleep() const;
   /// Runs tasks and timers on the thread itself until `completed` becomes true (the

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "ste/detail/comebacks.hpp"
@@ -73,8 +74,9 @@ class mailbox {
   bool accepts(caller who) const noexcept {
     return open_to(phase_of(inbox_.load(std::memory_order_seq_cst)), who);
   }
-  /// Pushes a notifier's node; false (nothing pushed) when closed to `who`.
-  bool push_notifier(task_node& n, caller who) noexcept {
+  /// Pushes `n`; false (nothing pushed) when closed to `who` (a notifier's node, a
+  /// cancelled timer's cleanup).
+  bool try_link(task_node& n, caller who) noexcept {
     n.comeback = false;
     return push(n, who, true);
   }
@@ -82,8 +84,17 @@ class mailbox {
   /// (so that a worker about to sleep on it sees news) and wakes it if it sleeps. No
   /// lock, at most one wake-up call.
   void request_sweep() noexcept;
-  /// running → draining; wakes a sleeping worker so that it drains now.
+  /// running → draining; wakes a sleeping worker so that it drains now. The first call
+  /// records when it began (stop_time).
   void stop_accepting() noexcept;
+  /// When join() began (the first stop_accepting), for the delayed tasks it lets run;
+  /// time_point::max() before. Meaningful once the phase left running: written before
+  /// that phase change, which publishes it (see stop_accepting).
+  std::chrono::steady_clock::time_point stop_time() const noexcept {
+    using clock = std::chrono::steady_clock;
+    clock::rep const t = stop_time_.load(std::memory_order_relaxed);
+    return t == kNoStopTime ? clock::time_point::max() : clock::time_point(clock::duration(t));
+  }
   /// Whether the postlude has started (nothing can be bound any more).
   bool closed() const noexcept { return phase_of(load_acquire()) == phase::closed; }
 
@@ -200,6 +211,13 @@ class mailbox {
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
+
+  // When join() began: written once, by the first stop_accepting, before its phase CAS
+  // (a release RMW): whoever sees the phase left running also sees this, so the
+  // reader's load may be relaxed (stop_accepting has the writer's side).
+  static constexpr std::chrono::steady_clock::rep kNoStopTime =
+      std::numeric_limits<std::chrono::steady_clock::rep>::min();
+  std::atomic<std::chrono::steady_clock::rep> stop_time_{kNoStopTime};
 
   alignas(64) pi_mutex desk_;
   task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order

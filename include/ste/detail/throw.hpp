@@ -25,6 +25,9 @@ enum class wait_kind : std::uint8_t;
 [[noreturn]] void throw_refused_comeback(std::string const& thread_name);
 [[noreturn]] void throw_timeout();
 [[noreturn]] void throw_nan_duration();
+[[noreturn]] void throw_refused_timer(std::string const& thread_name, char const* operation);
+[[noreturn]] void throw_bad_period(char const* why);
+[[noreturn]] void throw_cancel_deadlock(std::string const& thread_name);
 
 // --- Coroutines -------------------------------------------------------------------
 [[noreturn]] void throw_empty_task(char const* operation);
@@ -75,7 +78,7 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
 
 // --- Reports nobody catches ---------------------------------------------------------
 /// Where an exception that nobody waits for came from (the default on_error says so).
-enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude, notifier };
+enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlude, notifier, timer };
 /// The default on_error: prints the exception, its source and the thread's name to
 /// stderr, then terminates.
 [[noreturn]] void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
