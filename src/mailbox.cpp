@@ -77,15 +77,6 @@ void mailbox::request_sweep() noexcept {
 
 void mailbox::stop_accepting() noexcept {
   std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
-  if (phase_of(w) == phase::running) {
-    // The first stopper's start time wins; the phase CAS below publishes it. acq_rel /
-    // acquire: a second stopper that loses here and then changes the phase itself
-    // publishes the winner's time too (its failed CAS read it).
-    std::chrono::steady_clock::rep unset = kNoStopTime;
-    stop_time_.compare_exchange_strong(
-        unset, std::chrono::steady_clock::now().time_since_epoch().count(),
-        std::memory_order_acq_rel, std::memory_order_acquire);
-  }
   // seq_cst (an acq_rel RMW at least): ordered with the pushes in the word's
   // modification order (the release sequence of the pushes before it stays intact: this
   // is a read-modify-write too), and with notify's decisive phase check.
@@ -94,8 +85,27 @@ void mailbox::stop_accepting() noexcept {
              w, (w & ~kPhaseMask) | static_cast<std::uintptr_t>(phase::draining),
              std::memory_order_seq_cst, std::memory_order_relaxed)) {
   }
+  // When join() began, for the delayed tasks it still runs: read after the phase change
+  // (so every post accepted before it, its deadline read before its push, counts as
+  // due: verify/spin/timer.pml U3), and only if nobody recorded one yet.
+  (void)stop_time();
   // A sleeping worker must see the phase now to drain and close.
   if ((w & kSleeping) != 0) wake_one(word_key(&inbox_));
+}
+
+std::chrono::steady_clock::time_point mailbox::stop_time() noexcept {
+  using clock = std::chrono::steady_clock;
+  clock::rep t = stop_time_.load(std::memory_order_acquire);
+  if (t == kNoStopTime) {
+    // The first one to need it records it (the joiner right after its phase change, or
+    // the worker that saw the change first): every reader uses that one value.
+    clock::rep const now = clock::now().time_since_epoch().count();
+    t = stop_time_.compare_exchange_strong(t, now, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)
+            ? now
+            : t;
+  }
+  return clock::time_point(clock::duration(t));
 }
 
 bool mailbox::withdraw(task_node& n) noexcept {

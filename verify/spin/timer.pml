@@ -32,9 +32,10 @@
  *     cancels (or not) and releases it — either inside f (any run) or as another task at
  *     any step of the worker loop (before the close: it sits in the inbox).  CANCEL=3:
  *     f cancels its own timer on the thread while the owner cancels off the thread.
- *   - the joiner: records its start time (`jdue`: the deadline was due then or not),
- *     then the phase change running -> draining (every push refused from now on), then
- *     waits for the worker's close.  JOIN: 0 racing, 1 late (once the owner returned or
+ *   - the joiner: the phase change running -> draining (every push refused from now
+ *     on), then records its start time (`jdue`: the deadline was due then or not) unless
+ *     the worker recorded it first (it does when it needs it; U3), then waits for the
+ *     worker's close.  JOIN: 0 racing, 1 late (once the owner returned or
  *     stopped: nothing only join rescues can pass), 2 either (default).
  *   - the clock: the deadline may pass at any moment (`due`), never with FAR=1; a
  *     periodic's re-arm sets a new deadline (not due), at most NRUNS deadlines pass.
@@ -52,9 +53,9 @@
  *      the node's hook, the worker's fields, f);
  *   T5 nobody stuck (end states); at the close every accepted timer is finished; once
  *      the handle let go the block is freed; a one-shot accepted with its deadline due
- *      at join's start ran or was cancelled; a one-shot whose deadline had not passed
- *      when join's phase change happened never runs (STRICT_T5: "at join's clock
- *      read" instead: fails by design, see verify/README.md §1d);
+ *      at join's phase change ran or was cancelled; a one-shot whose deadline had not
+ *      passed at join's recorded start never runs (STRICT_T5: "at the phase change"
+ *      instead: fails by design, see verify/README.md §1d);
  *   T6 cancel() never returns true once the timer became DONE without a cancel (ran
  *      for good, or dropped by join).
  *
@@ -159,6 +160,13 @@ bit worker_done = 0;
 
 #define TOUCH assert(!freed)
 
+/* join's start time (mailbox::stop_time_): recorded once, after the phase change, by
+ * the joiner right after its CAS or by the worker that needs it first (a CAS from
+ * unset: both read the clock after the phase change; the first one wins). */
+inline RECORD_STOP_TIME() {
+  atomic { if :: !jstart -> jstart = 1; jdue = due :: else -> skip fi }
+}
+
 inline UNREF() {
   atomic {
     TOUCH; assert(refs > 0);
@@ -174,9 +182,9 @@ inline RUN_START() {
   assert(destroyed == 0);           /* T4 */
   assert(!running);
 #if !PERIODIC
-  assert(!jcas || jcasdue);         /* T5: not due at join's phase change: never runs */
+  assert(!jstart || jdue);          /* T5: not due at join's recorded start: never runs */
 #ifdef STRICT_T5
-  assert(!jstart || jdue);          /* T5 read as "at join's clock read" */
+  assert(!jcas || jcasdue);         /* T5 read as "at join's phase change" */
 #endif
 #endif
   running = 1; runs++
@@ -379,6 +387,9 @@ proctype worker() {
 #endif
 #if !defined(PROTO_ACCEPT_FRESH) && !defined(PROTO_ACCEPT_SEEN)
      stp = stp || !acc;  /* fix U2: not accepting any more = stopped (the stopped rule) */
+#endif
+#ifndef PROTO_STOP_TIME_BEFORE
+     if :: stp -> RECORD_STOP_TIME() :: else -> skip fi;  /* join_started_at() */
 #endif
 #ifdef BUG_RUN_NO_CAS
      atomic {
@@ -624,14 +635,19 @@ proctype joiner() {
   fi;
 #endif
 #endif
-  atomic { jstart = 1; jdue = due }          /* join's start time */
+#ifdef PROTO_STOP_TIME_BEFORE
+  atomic { jstart = 1; jdue = due }          /* join's start time, read before ... */
+  atomic { iph = 1; jcas = 1; jcasdue = due } /* ... running -> draining: pushes refused */
+#else
   atomic { iph = 1; jcas = 1; jcasdue = due } /* running -> draining: pushes refused */
+  RECORD_STOP_TIME()                          /* then join's start time (first one wins) */
+#endif
   (worker_done);
   (owner_done || stopped);
   atomic {
     assert(!accepted || destroyed == 1);                       /* T4 */
     assert(!(accepted && hrel) || freed);                      /* T5: freed once let go */
-    assert(PERIODIC || !accepted || !jdue || runs > 0 || cflag) /* T5: due at join: ran or cancelled */
+    assert(PERIODIC || !accepted || !jcasdue || runs > 0 || cflag) /* T5: due at join's phase change: ran or cancelled */
   }
 }
 

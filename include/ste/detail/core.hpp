@@ -146,7 +146,7 @@ class core : public std::enable_shared_from_this<core> {
   /// Whether join() has not started yet (seq_cst).
   bool accepting_from_everyone() const noexcept { return mailbox_.accepting_from_everyone(); }
   /// When join() started (once it has: see mailbox::stop_time).
-  std::chrono::steady_clock::time_point join_started_at() const noexcept {
+  std::chrono::steady_clock::time_point join_started_at() noexcept {
     return mailbox_.stop_time();
   }
 

@@ -84,17 +84,14 @@ class mailbox {
   /// (so that a worker about to sleep on it sees news) and wakes it if it sleeps. No
   /// lock, at most one wake-up call.
   void request_sweep() noexcept;
-  /// running → draining; wakes a sleeping worker so that it drains now. The first call
-  /// records when it began (stop_time).
+  /// running → draining; wakes a sleeping worker so that it drains now. Then records
+  /// when join() began (stop_time).
   void stop_accepting() noexcept;
-  /// When join() began (the first stop_accepting), for the delayed tasks it lets run;
-  /// time_point::max() before. Meaningful once the phase left running: written before
-  /// that phase change, which publishes it (see stop_accepting).
-  std::chrono::steady_clock::time_point stop_time() const noexcept {
-    using clock = std::chrono::steady_clock;
-    clock::rep const t = stop_time_.load(std::memory_order_relaxed);
-    return t == kNoStopTime ? clock::time_point::max() : clock::time_point(clock::duration(t));
-  }
+  /// When join() began, for the delayed tasks it still runs: the clock read just after
+  /// the phase change, by whoever needs it first (the joiner, or the worker that saw the
+  /// change before the joiner got to it); one value for everyone. Only once the phase
+  /// left running.
+  std::chrono::steady_clock::time_point stop_time() noexcept;
   /// Whether the postlude has started (nothing can be bound any more).
   bool closed() const noexcept { return phase_of(load_acquire()) == phase::closed; }
 
@@ -212,9 +209,8 @@ class mailbox {
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
 
-  // When join() began: written once, by the first stop_accepting, before its phase CAS
-  // (a release RMW): whoever sees the phase left running also sees this, so the
-  // reader's load may be relaxed (stop_accepting has the writer's side).
+  // When join() began: written once (a CAS from unset), after the phase change, by the
+  // first one to need it; acq_rel / acquire so that every reader sees the winner's.
   static constexpr std::chrono::steady_clock::rep kNoStopTime =
       std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> stop_time_{kNoStopTime};
