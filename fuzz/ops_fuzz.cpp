@@ -724,8 +724,12 @@ class driver {
   // arg: 0x80 f throws; 0x40 1 h away (else deadline 0 / a short period); 0x20 drop the
   // handle at once; 0x10 posted from a task on the thread itself; 0x08 post_at on
   // system_clock instead of post_after (one-shots); the low 3 bits pick the period
-  // (50 us .. 400 us); bits 2-3 the handle's slot (as timer_cancel's).
+  // (1 .. 8 ms); bits 2-3 the handle's slot (as timer_cancel's). At most
+  // kMaxPeriodicPerDriver periodic timers per driver (later post_every steps do
+  // nothing): dozens of short periods that throw, under ASan, kept a thread busy with
+  // timer runs for tens of seconds (a libFuzzer timeout, not a hang).
   void post_timer(operands const& o, bool periodic) {
+    if (periodic && periodic_posted_++ >= kMaxPeriodicPerDriver) return;
     bool const far = (o.arg & 0x40) != 0;
     bool const from_task = (o.arg & 0x10) != 0;
     bool const at = (o.arg & 0x08) != 0;
@@ -736,7 +740,7 @@ class driver {
     rec.fail = o.fail;
     rec.slot = o.x;
     auto const d = far ? std::chrono::nanoseconds(1h)
-                       : periodic ? std::chrono::nanoseconds(50us * (1 + (o.arg & 7)))
+                       : periodic ? std::chrono::nanoseconds(1ms * (1 + (o.arg & 7)))
                                   : std::chrono::nanoseconds(0);
     ste::thread const& t = o.t;
     auto make = [&] { return timer_fn(&w_, o.id, t.tag(), o.fail); };
@@ -921,6 +925,8 @@ class driver {
   std::vector<step> steps_;
   std::array<held, 3> bounds_;
   std::array<held_timer, 3> timers_;  // handles die with the driver: that does not cancel
+  static constexpr std::size_t kMaxPeriodicPerDriver = 2;
+  std::size_t periodic_posted_ = 0;
 };
 
 // ---------------------------------------------------------------------------------
