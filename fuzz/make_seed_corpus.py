@@ -11,7 +11,8 @@ import random
 OPS = ["submit", "submit_throw", "submit_throw_int", "post", "post_throw", "busy",
        "submit_for", "submit_until", "destroy", "join", "join_in_task", "bound_make",
        "bound_reset", "bound_get", "local_thread", "nested", "block_on", "submit_async",
-       "submit_async_plain", "spawn", "schedule_plain", "empty_handle", "tags"]
+       "submit_async_plain", "spawn", "schedule_plain", "empty_handle", "tags",
+       "post_after", "post_every", "timer_cancel", "timer_drop"]
 OP = {name: i for i, name in enumerate(OPS)}
 
 
@@ -50,6 +51,22 @@ def main():
     seeds["bound-life"] = config(2, 2) + ops(
         *[("bound_make", 0), ("bound_make", 1), ("bound_get", 0), ("bound_make", 0x82),
           ("bound_reset", 1), ("join", 1), ("bound_get", 0), ("bound_reset", 0)])
+    # Delayed and periodic tasks (arguments: see driver::post_timer and timer_cancel; bits
+    # 2-3 pick the handle slot, 0x40 is 1 h away / cancel from a task, 0x20 drops the
+    # handle, 0x10 posts from a task, 0x08 is post_at on system_clock, 0x80 throws).
+    seeds["timers"] = config(2, 2) + ops(
+        *[("post_after", 0x00), ("post_after", 0x44), ("post_every", 0x09), ("post_every", 0x4C),
+          ("timer_cancel", 0x00), ("timer_cancel", 0x04), ("timer_cancel", 0x48),
+          ("post_after", 0x91), ("post_after", 0x28), ("post_every", 0xB2), ("busy", 0x7F),
+          ("timer_cancel", 0x40), ("timer_drop", 0x04), ("post_after", 0x5C), ("timer_cancel", 0x1C)])
+    seeds["timers-join-race"] = config(3, 3) + ops(
+        *[("post_every", 0x01), ("post_after", 0x05), ("post_after", 0x46), ("post_every", 0x8A),
+          ("join", 0), ("timer_cancel", 0x00), ("timer_cancel", 0x44), ("post_after", 0x01),
+          ("join", 1), ("timer_cancel", 0x05), ("post_every", 0x52), ("timer_cancel", 0x46),
+          ("join", 2), ("timer_cancel", 0x0A), ("timer_drop", 0x08)])
+    seeds["timers-cancel-race"] = config(1, 3) + ops(
+        *[("post_every", 0x00), ("timer_cancel", 0x00), ("post_after", 0x04), ("timer_cancel", 0x04),
+          ("post_after", 0x88), ("timer_cancel", 0x48)] * 5)
     rnd = random.Random(6)
     for i in range(6):
         n = rnd.randrange(8, 60)

@@ -9,7 +9,15 @@
 //   right thread (post, spawn);
 // - values handed over (destroy, bound<T>) die exactly once, on their thread;
 // - no hand-off is accepted by a thread whose join() had already returned; tags are
-//   unique.
+//   unique;
+// - delayed and periodic tasks (post_after / post_at / post_every, timer::cancel,
+//   dropped handles): a one-shot runs at most once; nothing runs after a cancel() that
+//   returned, nor after its thread's join() returned; a one-shot whose cancel() returned
+//   true never ran; at the end, a one-shot with deadline 0 that no cancel() stopped has
+//   run (it was due before join() could start: its post was accepted), one with a
+//   deadline 1 h away never ran; a periodic timer's exceptions are one per run; every
+//   accepted timer's callable is destroyed exactly once, on its thread (a refused one's
+//   on the caller); cancel() on an empty handle, or after join() returned, is false.
 // A violation prints what happened and aborts (libFuzzer saves the input).
 //
 // Input: byte 0 picks the number of ste threads (1-3), of drivers (1-3) and whether
@@ -80,11 +88,33 @@ struct boom {
   std::size_t id;
 };
 
+/// Thrown by a timer's callable: counted apart (a periodic one throws once per run).
+struct timer_boom {
+  std::size_t id;
+};
+
+/// One delayed or periodic task, written by the driver that posted it (read after the
+/// drivers ended).
+struct timer_rec {
+  bool used = false;
+  bool accepted = false;     // post_* returned a handle (not refused)
+  bool periodic = false;
+  bool far = false;          // deadline or period 1 h away: never runs
+  bool fail = false;         // f throws
+  std::size_t slot = 0;      // the thread it was posted to
+  bool cancelled = false;    // a cancel() returned true
+  bool frozen = false;       // a cancel() returned: no run after it
+  std::uint32_t frozen_runs = 0;
+};
+
 /// The state of one input: the ste threads, the ledger and the expectations.
 struct world {
   explicit world(std::size_t ids)
-      : ran(ids), reported(ids), reporter(ids), expect_ran(ids, 0), expect_reporter(ids, kNoSlot) {
+      : ran(ids), reported(ids), reporter(ids), expect_ran(ids, 0), expect_reporter(ids, kNoSlot),
+        timer_runs(ids), timer_reported(ids), timer_reporter(ids), timer_made(ids), timer_destroyed(ids),
+        timer_destroyed_off(ids), timers(ids) {
     for (auto& r : reporter) r.store(kNoSlot, std::memory_order_relaxed);
+    for (auto& r : timer_reporter) r.store(kNoSlot, std::memory_order_relaxed);
   }
 
   std::size_t slots = 1;
@@ -104,6 +134,16 @@ struct world {
   std::mutex tags_mutex;
   std::vector<ste::tag> tags;
 
+  // The timers' ledger (by id): runs, exceptions that reached on_error (and whose),
+  // destructions of the callable (and those off its thread); and the records.
+  std::vector<std::atomic<std::uint32_t>> timer_runs;
+  std::vector<std::atomic<std::uint32_t>> timer_reported;
+  std::vector<std::atomic<std::uint8_t>> timer_reporter;
+  std::vector<std::atomic<std::uint8_t>> timer_made;  // callables made (not moves)
+  std::vector<std::atomic<std::uint8_t>> timer_destroyed;
+  std::vector<std::atomic<std::uint8_t>> timer_destroyed_off;
+  std::vector<timer_rec> timers;
+
   void run(std::size_t id) { ran[id].fetch_add(1, std::memory_order_relaxed); }
   void add_tag(ste::tag t) {
     std::lock_guard lock(tags_mutex);
@@ -115,6 +155,9 @@ struct world {
     } catch (boom const& b) {
       reported[b.id].fetch_add(1, std::memory_order_relaxed);
       reporter[b.id].store(static_cast<std::uint8_t>(slot), std::memory_order_relaxed);
+    } catch (timer_boom const& b) {
+      timer_reported[b.id].fetch_add(1, std::memory_order_relaxed);
+      timer_reporter[b.id].store(static_cast<std::uint8_t>(slot), std::memory_order_relaxed);
     } catch (std::exception const& x) {
       violation(std::string("on_error of thread ") + std::to_string(slot) +
                 " received an unexpected exception: " + x.what());
@@ -148,6 +191,38 @@ struct tracked {
   world* w_;
   std::size_t id_;
   ste::tag home_;
+  bool live_ = true;
+};
+
+/// A timer's callable: counts its runs, on its thread; may throw; counts its own
+/// destruction (and whether it happened off its thread).
+struct timer_fn {
+  timer_fn(world* w, std::size_t id, ste::tag home, bool fail)
+      : w_(w), id_(id), home_(home), fail_(fail) {
+    w_->timer_made[id_].fetch_add(1, std::memory_order_relaxed);
+  }
+  timer_fn(timer_fn&& o) noexcept
+      : w_(o.w_), id_(o.id_), home_(o.home_), fail_(o.fail_),
+        live_(std::exchange(o.live_, false)) {}
+  timer_fn(timer_fn const&) = delete;
+  timer_fn& operator=(timer_fn const&) = delete;
+  timer_fn& operator=(timer_fn&&) = delete;
+  ~timer_fn() {
+    if (!live_) return;
+    w_->timer_destroyed[id_].fetch_add(1, std::memory_order_relaxed);
+    if (!home_.is_on_thread()) w_->timer_destroyed_off[id_].fetch_add(1, std::memory_order_relaxed);
+  }
+  void operator()() {
+    if (!home_.is_on_thread()) violation("a timer ran off its thread (id " + std::to_string(id_) + ")");
+    w_->timer_runs[id_].fetch_add(1, std::memory_order_relaxed);
+    if (fail_) throw timer_boom{id_};
+  }
+
+ private:
+  world* w_;
+  std::size_t id_;
+  ste::tag home_;
+  bool fail_;
   bool live_ = true;
 };
 
@@ -276,6 +351,10 @@ enum op : std::uint8_t {
   op_schedule_plain,
   op_empty_handle,
   op_tags,
+  op_post_after,
+  op_post_every,
+  op_timer_cancel,
+  op_timer_drop,
   op_count
 };
 
@@ -305,6 +384,11 @@ struct held {
 
 enum class ending : std::uint8_t { returns, throws };       // of a posted task
 enum class deadline : std::uint8_t { relative, absolute };  // submit_for, submit_until
+
+struct held_timer {
+  ste::timer handle;
+  std::size_t id = 0;
+};
 
 class driver {
  public:
@@ -380,6 +464,10 @@ class driver {
       case op_schedule_plain: return from_plain(o, &schedule_from_plain, "schedule");
       case op_empty_handle: return empty_handle(o);
       case op_tags: return tags(o);
+      case op_post_after: return post_timer(o, false);
+      case op_post_every: return post_timer(o, true);
+      case op_timer_cancel: return timer_cancel(o);
+      case op_timer_drop: return timer_drop(o);
       case op_count: return;  // not an operation: codes are taken modulo op_count
     }
     // clang-format on
@@ -629,6 +717,82 @@ class driver {
     if (o.fail) expect_report(o.id, o.x);  // the spawning thread's on_error, even after a hop
   }
 
+  // --- delayed and periodic tasks -----------------------------------------------------
+
+  held_timer& timer_at(operands const& o) { return timers_[(o.arg >> 2) % timers_.size()]; }
+
+  // arg: 0x80 f throws; 0x40 1 h away (else deadline 0 / a short period); 0x20 drop the
+  // handle at once; 0x10 posted from a task on the thread itself; 0x08 post_at on
+  // system_clock instead of post_after (one-shots); the low 3 bits pick the period
+  // (1 .. 8 ms); bits 2-3 the handle's slot (as timer_cancel's). At most
+  // kMaxPeriodicPerDriver periodic timers per driver (later post_every steps do
+  // nothing): dozens of short periods that throw, under ASan, kept a thread busy with
+  // timer runs for tens of seconds (a libFuzzer timeout, not a hang).
+  void post_timer(operands const& o, bool periodic) {
+    if (periodic && periodic_posted_++ >= kMaxPeriodicPerDriver) return;
+    bool const far = (o.arg & 0x40) != 0;
+    bool const from_task = (o.arg & 0x10) != 0;
+    bool const at = (o.arg & 0x08) != 0;
+    timer_rec& rec = w_.timers[o.id];
+    rec.used = true;
+    rec.periodic = periodic;
+    rec.far = far;
+    rec.fail = o.fail;
+    rec.slot = o.x;
+    auto const d = far ? std::chrono::nanoseconds(1h)
+                       : periodic ? std::chrono::nanoseconds(1ms * (1 + (o.arg & 7)))
+                                  : std::chrono::nanoseconds(0);
+    ste::thread const& t = o.t;
+    auto make = [&] { return timer_fn(&w_, o.id, t.tag(), o.fail); };
+    auto post = [&]() -> ste::timer {
+      if (periodic) return t.post_every(d, make());
+      if (at) return t.post_at(std::chrono::system_clock::now() + d, make());
+      return t.post_after(d, make());
+    };
+    ste::timer h = from_task ? t.submit(post) : post();  // refused: stopped_error
+    if (!h) violation("post_* returned an empty handle");
+    accepted(o.x, o.joined_before, periodic ? "post_every" : "post_after");
+    rec.accepted = true;
+    if ((o.arg & 0x20) != 0) return;  // dropped: runs as if the handle were there
+    held_timer& slot = timer_at(o);
+    slot.handle = std::move(h);  // lets go of the one there (does not cancel it)
+    slot.id = o.id;
+  }
+
+  // arg: 0x40 cancel from a task on thread x (on the timer's own thread: never waits).
+  void timer_cancel(operands const& o) {
+    held_timer& slot = timer_at(o);
+    bool const on_thread = (o.arg & 0x40) != 0;
+    if (!slot.handle) {
+      if (slot.handle.cancel()) violation("cancel() on an empty handle returned true");
+      return;
+    }
+    timer_rec& rec = w_.timers[slot.id];
+    bool const joined_before = w_.joined[rec.slot].load(std::memory_order_acquire);
+    bool r = false;
+    try {
+      r = on_thread ? o.t.submit([&] { return slot.handle.cancel(); }) : slot.handle.cancel();
+    } catch (ste::stopped_error const&) {
+      return;  // the submit was refused: nothing was cancelled
+    } catch (ste::deadlock_error const&) {
+      violation("cancel() threw deadlock_error, but no timer's f waits on anything");
+    }
+    std::uint32_t const runs = w_.timer_runs[slot.id].load(std::memory_order_relaxed);
+    std::string const what = " (timer id " + std::to_string(slot.id) + ")";
+    if (r && rec.frozen) violation("a second cancel() returned true" + what);
+    if (r && !rec.periodic && runs != 0) violation("cancel() returned true for a one-shot that ran" + what);
+    if (r && joined_before) violation("cancel() returned true after its thread's join() returned" + what);
+    if (rec.frozen && runs != rec.frozen_runs)
+      violation("a timer ran after a cancel() returned" + what);
+    if (!rec.periodic && runs > 1) violation("a one-shot ran twice" + what);
+    rec.cancelled = rec.cancelled || r;
+    rec.frozen = true;
+    rec.frozen_runs = runs;
+  }
+
+  // Lets go of the handle: the timer runs on as if it were there.
+  void timer_drop(operands const& o) { timer_at(o).handle = ste::timer{}; }
+
   // --- handles and tags ---------------------------------------------------------------
 
   void empty_handle(operands const& o) {
@@ -760,6 +924,9 @@ class driver {
   world& w_;
   std::vector<step> steps_;
   std::array<held, 3> bounds_;
+  std::array<held_timer, 3> timers_;  // handles die with the driver: that does not cancel
+  static constexpr std::size_t kMaxPeriodicPerDriver = 2;
+  std::size_t periodic_posted_ = 0;
 };
 
 // ---------------------------------------------------------------------------------
@@ -829,6 +996,49 @@ void check_ledger(world const& w) {
   }
 }
 
+// After every join(): the timers' ledger against their records.
+void check_timers(world const& w) {
+  for (std::size_t id = 0; id < w.timers.size(); ++id) {
+    timer_rec const& rec = w.timers[id];
+    std::uint32_t const runs = w.timer_runs[id].load();
+    std::uint32_t const reported = w.timer_reported[id].load();
+    unsigned const made = w.timer_made[id].load();
+    unsigned const destroyed = w.timer_destroyed[id].load();
+    unsigned const off = w.timer_destroyed_off[id].load();
+    std::string const what = " (timer id " + std::to_string(id) + ", operation " +
+                             std::to_string(id / kIdsPerOp) + ")";
+    if (!rec.used) {
+      if (runs != 0 || made != 0 || destroyed != 0) violation("an unused timer id was touched" + what);
+      continue;
+    }
+    // Not made at all when the submit that was to post it was refused.
+    if (made > 1 || destroyed != made || (rec.accepted && made != 1))
+      violation("a timer's callable was made " + std::to_string(made) + " and destroyed " +
+                std::to_string(destroyed) + " times" + what);
+    if (!rec.accepted) {
+      if (runs != 0) violation("a refused timer ran" + what);
+      continue;
+    }
+    if (off != 0) violation("an accepted timer's callable was destroyed off its thread" + what);
+    if (rec.frozen && runs != rec.frozen_runs)
+      violation("a timer ran after a cancel() returned: " + std::to_string(runs) + " runs, " +
+                std::to_string(rec.frozen_runs) + " when cancel() returned" + what);
+    if (rec.far && runs != 0) violation("a timer 1 h away ran" + what);
+    if (!rec.periodic) {
+      if (runs > 1) violation("a one-shot ran " + std::to_string(runs) + " times" + what);
+      if (rec.cancelled && runs != 0) violation("a one-shot cancelled (true) also ran" + what);
+      if (!rec.far && !rec.cancelled && runs != 1)
+        violation("a one-shot with deadline 0, accepted and not cancelled, never ran" + what);
+    }
+    std::uint32_t const want = rec.fail ? runs : 0;
+    if (reported != want ||
+        (want != 0 && w.timer_reporter[id].load() != static_cast<std::uint8_t>(rec.slot)))
+      violation("a timer's exceptions reached on_error " + std::to_string(reported) +
+                " times (of thread " + std::to_string(w.timer_reporter[id].load()) + ") for " +
+                std::to_string(runs) + " runs" + what);
+  }
+}
+
 void check_tags(world const& w) {
   for (std::size_t i = 0; i < w.tags.size(); ++i)
     for (std::size_t j = i + 1; j < w.tags.size(); ++j)
@@ -856,6 +1066,7 @@ void run_input(std::uint8_t const* data, std::size_t size) {
   join_all(w);
 
   check_ledger(w);
+  check_timers(w);
   check_tags(w);
   wait_for_detached_threads(threads_before);
 }

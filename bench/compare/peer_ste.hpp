@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // peer_ste.hpp — the system under test: ste::thread::submit (round trips), post and
-// ste::notifier (the real-time hand-offs).
+// ste::notifier (the real-time hand-offs), post_every (the periodic timer).
 //
 // Every peer of ste_compare has the same shape (checked by the harness at compile time):
 //
@@ -18,14 +18,17 @@
 // worker is the ste::thread itself.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "handoff_base.hpp"
 #include "platform.hpp"
 #include "ste/ste.hpp"
+#include "timer_base.hpp"
 
 namespace bench {
 
@@ -136,6 +139,59 @@ class ste_post_wake {
   wake_probe& probe_;
   clockid_t clock_{};  // written by the prelude, before build() returns
   ste::thread thread_;
+};
+
+// --- The periodic timer (timers.cpp) ---------------------------------------------
+
+/// ste::thread::post_every(period, f): f's deadlines are start + k·period, where start is
+/// post_every's own clock read, which comes after the one start() makes here: the
+/// deadlines this loop computes are at most that gap (a few ns; the conversion of the
+/// period) early, so the lateness it reports is, if anything, a little too large. A run
+/// late by a period or more skips the missed deadlines: after each run the next
+/// deadline is the first start + k·period after the run's end, as post_every does it
+/// (src/timer.cpp reads its clock a few ns after this loop's, so in the rare case that
+/// a deadline falls in between, the next run would count one period late: the reported
+/// lateness could only be too large, never too small).
+class ste_timer_loop {
+ public:
+  static constexpr char const* name = "ste post_every";
+  ste_timer_loop(consumer_config c, tick_log& log)
+      : log_(log), thread_(make_consumer_thread(c, "cmp-ste-timer", clock_)) {}
+
+  void start(std::int64_t period_ns) {
+    period_ = period_ns;
+    next_ = steady_ns() + period_ns;  // post_every publishes this to the runs
+    timer_ = thread_.post_every(std::chrono::nanoseconds(period_ns), [this] { on_tick(); });
+  }
+
+  void stop() {
+    if (!timer_.cancel())
+      throw std::runtime_error("ste::timer::cancel() returned false for a running periodic timer");
+    std::uint64_t const after = log_.runs();  // no run starts after cancel() returned
+    thread_.join();
+    if (log_.runs() != after)
+      throw std::runtime_error("wrong count: ste post_every ran after cancel() returned (" +
+                               std::to_string(log_.runs()) + " runs, " + std::to_string(after) +
+                               " when cancel() returned)");
+    if (after < log_.capacity())
+      throw std::runtime_error("wrong count: ste post_every ran " + std::to_string(after) +
+                               " times, " + std::to_string(log_.capacity()) + " expected");
+  }
+
+ private:
+  void on_tick() noexcept {
+    log_.record(steady_ns(), next_);
+    next_ += period_;
+    std::int64_t const end = steady_ns();
+    while (next_ <= end) next_ += period_;  // the missed deadlines are skipped
+  }
+
+  tick_log& log_;
+  std::int64_t period_ = 0;
+  std::int64_t next_ = 0;  // the worker's, after start()
+  clockid_t clock_{};      // written by the prelude, before build() returns
+  ste::thread thread_;
+  ste::timer timer_;  // after thread_; destroying it does not cancel
 };
 
 }  // namespace bench

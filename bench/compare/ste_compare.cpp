@@ -38,6 +38,7 @@
 #include "report.hpp"
 #include "stats.hpp"
 #include "ste/ste.hpp"
+#include "timers.hpp"
 #if STE_BENCH_HAVE_ASIO
 #include "peer_asio.hpp"
 #endif
@@ -56,7 +57,10 @@ struct options {
   int spawn_joins = 200;        // spawn+join pairs per repetition
   handoff_options handoff;      // post throughput, wake latency, the stress probe
   bool quick = false;
+  timer_options timer;          // the periodic-timer lateness
+  bool timers = false;          // also the periodic-timer lateness (--timers)
   bool only_handoffs = false;   // skip the round trips, idle CPU and spawn+join
+  bool only_timers = false;     // only the periodic-timer lateness
   std::string csv = "ste_compare.csv";
   std::string png;  // empty: the CSV path with .png
   bool no_png = false;
@@ -68,7 +72,8 @@ void print_usage(std::FILE* out) {
       "usage: ste_compare [--reps N] [--iters N] [--quick] [--csv PATH] [--png PATH]\n"
       "                   [--no-png] [--max-ms N] [--idle-ms N] [--spawn-joins N]\n"
       "                   [--post-tasks N] [--triggers N] [--stress] [--stress-cpus N]\n"
-      "                   [--only-handoffs]\n"
+      "                   [--only-handoffs] [--timers] [--only-timers] [--timer-ticks N]\n"
+      "                   [--timer-period-us N]\n"
       "  --reps N         repetitions, interleaved across systems (default 7, min 1)\n"
       "  --iters N        round trips per system, placement and repetition (default 20000)\n"
       "  --quick          small counts for a CI smoke run (3 reps, 400 iters, caps 100 ms)\n"
@@ -83,7 +88,13 @@ void print_usage(std::FILE* out) {
       "  --stress         also run the wake-latency probe under stress-ng (real-time vs\n"
       "                   normal consumer); SKIPPED without it or without stress-ng\n"
       "  --stress-cpus N  stress-ng --cpu N (default 2)\n"
-      "  --only-handoffs  measure only post throughput and wake latency (and --stress)\n",
+      "  --only-handoffs  measure only post throughput and wake latency (and --stress)\n"
+      "  --timers         also the periodic-timer lateness: post_every against Asio's\n"
+      "                   steady_timer loop (~13 s per repetition with the defaults)\n"
+      "  --only-timers    measure only the periodic-timer lateness (with --only-handoffs:\n"
+      "                   those and the hand-offs)\n"
+      "  --timer-ticks N  timed runs per periodic-timer measurement (default 300)\n"
+      "  --timer-period-us N  the periodic timers' period in us (default 10000)\n",
       out);
 }
 
@@ -118,6 +129,7 @@ options parse_options(int argc, char** argv) {
     o.spawn_joins = 20;
     o.handoff.post_tasks = 2'000;
     o.handoff.triggers = 30;
+    o.timer.ticks = 15;
   }
   auto number = [&](std::size_t& i, long long lo, long long hi) {
     if (i + 1 >= args.size()) throw std::invalid_argument(std::string(args[i]) + " needs a number");
@@ -158,6 +170,14 @@ options parse_options(int argc, char** argv) {
       o.handoff.triggers = static_cast<int>(number(i, 1, 10'000'000));
     else if (a == "--only-handoffs")
       o.only_handoffs = true;
+    else if (a == "--only-timers")
+      o.only_timers = true;
+    else if (a == "--timers")
+      o.timers = true;
+    else if (a == "--timer-ticks")
+      o.timer.ticks = static_cast<int>(number(i, 1, 10'000'000));
+    else if (a == "--timer-period-us")
+      o.timer.period_ns = number(i, 1, 10'000'000) * 1'000;
     else if (a == "--stress")
       o.handoff.stress = true;
     else if (a == "--stress-cpus")
@@ -172,6 +192,7 @@ options parse_options(int argc, char** argv) {
       throw std::invalid_argument("unknown option '" + std::string(a) + "'");
   }
   o.handoff.reps = o.reps;
+  o.timer.reps = o.reps;
   if (o.png.empty()) {
     auto const dot = o.csv.rfind('.');
     auto const slash = o.csv.rfind('/');
@@ -483,6 +504,9 @@ struct run_context {
   std::vector<double> spawn_ste_ns, spawn_std_ns, spawn_ratio;
   std::string machine;
   std::unique_ptr<handoffs> handoff;
+  std::unique_ptr<timers> timer;  // null when not measured
+  bool round_trips = true;        // the round trips, idle CPU and spawn+join
+  bool handoffs_on = true;        // post throughput and wake latency (and --stress)
 };
 
 /// Writes the chart's data (quantiles of every pooled distribution) and script, runs
@@ -636,7 +660,8 @@ std::string write_csv(run_context const& ctx) {
   extra("spawn_join", "ste", ctx.spawn_ste_ns, "ns");
   extra("spawn_join", "std::thread", ctx.spawn_std_ns, "ns");
   extra("spawn_join_ratio", "ste/std::thread", ctx.spawn_ratio, "x");
-  if (ctx.handoff) rows += ctx.handoff->write_csv(out);
+  if (ctx.handoff && ctx.handoffs_on) rows += ctx.handoff->write_csv(out);
+  if (ctx.timer) rows += ctx.timer->write_csv(out);
   out.close();
   if (!out) return "csv: FAILED - could not write " + ctx.opt.csv;
   return "csv: " + ctx.opt.csv + " (" + std::to_string(rows) + " rows)";
@@ -786,6 +811,10 @@ int run(int argc, char** argv) {
 
   ctx.sys = systems();
   ctx.handoff = std::make_unique<handoffs>(o.handoff, cpus);
+  // --only-handoffs and --only-timers each select their part; both together, both.
+  ctx.round_trips = !o.only_handoffs && !o.only_timers;
+  ctx.handoffs_on = o.only_handoffs || !o.only_timers;
+  if (o.timers || o.only_timers) ctx.timer = std::make_unique<timers>(o.timer);
   ctx.stats.assign(ctx.places.size(),
                    std::vector<std::vector<rep_stats>>(
                        ctx.sys.size(), std::vector<rep_stats>(static_cast<std::size_t>(o.reps))));
@@ -812,7 +841,12 @@ int run(int argc, char** argv) {
     std::printf("note    : --quick is a smoke run; its numbers are too few to conclude from\n");
   for (auto const& s : ctx.sys)
     if (s.run == nullptr) std::printf("%s: SKIPPED (%s)\n", s.name, s.skipped);
-  for (auto const& line : ctx.handoff->notes()) std::printf("%s\n", line.c_str());
+  if (ctx.handoffs_on)
+    for (auto const& line : ctx.handoff->notes()) std::printf("%s\n", line.c_str());
+  if (ctx.timer)
+    for (auto const& line : ctx.timer->notes()) std::printf("%s\n", line.c_str());
+  else
+    std::printf("timers  : SKIPPED (not asked for: --timers or --only-timers runs them)\n");
   std::fflush(stdout);
 
   auto const cap_ns = o.max_ms * 1'000'000;
@@ -821,7 +855,7 @@ int run(int argc, char** argv) {
     std::int64_t const rep_start = now_ns();
     std::fprintf(stderr, "[rep %d/%d]", r + 1, o.reps);
     for (std::size_t p = 0; p < ctx.places.size(); ++p) {
-      if (!ctx.places[p].available || o.only_handoffs) continue;
+      if (!ctx.places[p].available || !ctx.round_trips) continue;
       std::fprintf(stderr, " %s:", ctx.places[p].id);
       for (std::size_t s = 0; s < ctx.sys.size(); ++s) {
         if (ctx.sys[s].run == nullptr) continue;
@@ -840,7 +874,7 @@ int run(int argc, char** argv) {
         peer.rps_ratio = ste_rep.rps / peer.rps;
       }
     }
-    if (!o.only_handoffs) {
+    if (ctx.round_trips) {
       std::fprintf(stderr, " idle-cpu");
       ctx.idle_percent.push_back(idle_cpu_percent(o.idle_ms * 1'000'000));
       std::fprintf(stderr, " spawn+join");
@@ -849,12 +883,13 @@ int run(int argc, char** argv) {
       ctx.spawn_std_ns.push_back(sj.std_ns);
       ctx.spawn_ratio.push_back(sj.ste_ns / sj.std_ns);
     }
-    ctx.handoff->run_repetition(r);
+    if (ctx.handoffs_on) ctx.handoff->run_repetition(r);
+    if (ctx.timer) ctx.timer->run_repetition(r);
     std::fprintf(stderr, " (%.1f s)\n", static_cast<double>(now_ns() - rep_start) / 1e9);
   }
 
-  ctx.handoff->run_stress();
-  if (!o.only_handoffs) {
+  if (ctx.handoffs_on) ctx.handoff->run_stress();
+  if (ctx.round_trips) {
     print_tables(ctx);
     std::printf(
         "\nratios: ste/peer time = ste's median round trip / the peer's (below 1: ste "
@@ -873,7 +908,8 @@ int run(int argc, char** argv) {
         ratio_text(median(ctx.spawn_ratio)).c_str(), ctx.spawn_ratio.size(), o.spawn_joins);
     print_targets(ctx);
   }
-  ctx.handoff->print();
+  if (ctx.handoffs_on) ctx.handoff->print();
+  if (ctx.timer) ctx.timer->print();
   std::printf("\nload    : %s (/proc/loadavg at the end)\n", load_average().c_str());
   std::printf("\n%s\n", write_csv(ctx).c_str());
   std::printf("%s\n", write_chart(ctx).c_str());
