@@ -49,6 +49,12 @@ std::shared_ptr<gate> block(ste::thread const& t) {
   return g;
 }
 
+// Opens a gate when it goes out of scope (declared after the thread it unblocks).
+struct opens_on_exit {
+  std::shared_ptr<gate> g;
+  ~opens_on_exit() { g->open(); }
+};
+
 // A site copied into owned strings (a handler's site may be compared after the fact).
 struct site_copy {
   std::string file;
@@ -565,6 +571,7 @@ TEST(Stats, ASubmitForThatRacesItsDeadlineIsCountedExactlyWhenItRan) {
 TEST(Stats, QueuedCountsAcceptedTasksWhileTheThreadIsBlocked) {
   auto t = ste::spawn();
   auto release = block(t);
+  opens_on_exit const unblock{release};  // a failed ASSERT must not leave join() waiting
   constexpr std::uint64_t kN = 50;
   for (std::uint64_t i = 1; i <= kN; ++i) {
     t.post([] {});
@@ -675,8 +682,7 @@ TEST(OnStall, AStalledTaskIsReportedOnceWithItsSiteElapsedNameAndTag) {
   };
   std::uint_least32_t const line = __LINE__; t.submit(stall);
   ste::tag const tag = t.tag();
-  t.submit([] {});
-  t.join();  // no report is in progress once join() returned
+  t.join();  // (no other task: a short one preempted past 5 ms would be reported too)  // no report is in progress once join() returned
   auto const all = log.all();
   ASSERT_EQ(all.size(), 1u);
   expect_site_here(all[0].site, line);
@@ -701,8 +707,7 @@ TEST(OnStall, EachStalledTaskIsReportedOnceAndOfPostedTasksToo) {
                .build();
   constexpr std::size_t kTasks = 5;
   std::uint_least32_t const line = __LINE__; for (std::size_t i = 1; i <= kTasks; ++i) t.post([&reports, i] { reports.wait_for(i); });
-  t.submit([] {});
-  t.join();
+  t.join();  // drains; no other task runs (a short one preempted past 2 ms would count)
   auto const all = log.all();
   ASSERT_EQ(all.size(), kTasks);
   for (auto const& e : all) expect_site_here(e.site, line);
