@@ -98,5 +98,13 @@ int main() {
   } catch (ste::stopped_error const& e) {
     std::printf("[main ] submit after join threw ste::stopped_error:\n        %s\n", e.what());
   }
+
+  // 10. stats(): what the thread did since it started (exact now: nothing queued or
+  //     running). busy/longest are measured only on threads built with on_stall.
+  ste::thread_stats const stats = audio.stats();
+  std::printf("[main ] stats: %llu tasks accepted, %llu completed, at most %llu queued at once\n",
+              static_cast<unsigned long long>(stats.accepted),
+              static_cast<unsigned long long>(stats.completed),
+              static_cast<unsigned long long>(stats.peak_queued));
   return 0;
 }

@@ -96,6 +96,11 @@ void throw_refused_timer(std::string const& thread_name, char const* operation) 
                       "from the thread itself); nothing was scheduled");
 }
 
+void throw_bad_threshold(char const* why) {
+  throw std::invalid_argument(std::string("ste: builder::on_stall: the threshold is ") + why +
+                              "; pass a positive duration");
+}
+
 void throw_bad_period(char const* why) {
   throw std::invalid_argument(std::string("ste: post_every: the period is ") + why +
                               "; pass a positive period (nothing was scheduled)");
@@ -357,7 +362,7 @@ char const* source_name(error_source source) noexcept {
 }  // namespace
 
 void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
-                      error_source source) noexcept {
+                      error_source source, ste::site const& where) noexcept {
   char const* const from = source_name(source);
   try {
     std::rethrow_exception(e);
@@ -368,7 +373,17 @@ void default_on_error(std::string const& thread_name, std::exception_ptr const& 
     std::fprintf(stderr, "ste: uncaught non-std exception from %s on ste thread \"%s\"\n", from,
                  thread_name.c_str());
   }
+  if (!where.empty())
+    std::fprintf(stderr, "ste: the task was handed over at %s:%lu, in %s\n", where.file(),
+                 static_cast<unsigned long>(where.line()), where.function());
   std::fprintf(stderr, "ste: install builder::on_error to handle exceptions from %s\n", from);
+  std::terminate();
+}
+
+void stall_handler_threw() noexcept {
+  std::fputs("ste: an on_stall handler threw; terminating (it runs on the watchdog thread, "
+             "where nobody could receive the exception: catch inside the handler)\n",
+             stderr);
   std::terminate();
 }
 

@@ -10,6 +10,7 @@
 #include "realtime.hpp"
 #include "ste/detail/core.hpp"
 #include "ste/detail/throw.hpp"
+#include "ste/detail/watchdog.hpp"
 
 namespace ste::detail {
 
@@ -96,6 +97,8 @@ void core::thread_main(void* p) noexcept {
   // prelude only.
   if (failed) self->mailbox_.stop_accepting();
   self->run(failed ? postlude_policy::skip : postlude_policy::run);
+  // The last task ended: the watchdog lets go of this thread (joined with the last one).
+  if (self->config_.stall_threshold > std::chrono::nanoseconds::zero()) unwatch(*self);
   tls_current_core = nullptr;
 }
 
@@ -103,8 +106,15 @@ std::shared_ptr<core> core::start(thread_config config) {
   check_placement(config);  // throws before anything was started
   auto c = std::make_shared<core>(std::move(config), next_tag_id());
   startup handshake{c, nullptr, {}};
+  bool const watched = c->config_.stall_threshold > std::chrono::nanoseconds::zero();
+  if (watched) watch(*c);  // throws before anything was started
   guard lock(c->lifecycle_.lock());
-  c->lifecycle_.start_locked(c->config_.stack_size, &core::thread_main, &handshake);
+  try {
+    c->lifecycle_.start_locked(c->config_.stack_size, &core::thread_main, &handshake);
+  } catch (...) {
+    if (watched) unwatch(*c);
+    throw;
+  }
   handshake.started.wait();
   if (handshake.error) {
     c->lifecycle_.join_locked();

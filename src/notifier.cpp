@@ -25,13 +25,17 @@ bool same_generation(std::uintptr_t a, std::uintptr_t b) noexcept {
 
 }  // namespace
 
-notifier_block::notifier_block(std::shared_ptr<core> owner, call_fn call,
-                               destroy_fn destroy) noexcept
+notifier_block::notifier_block(std::shared_ptr<core> owner, call_fn call, destroy_fn destroy,
+                               ste::site const& where) noexcept
     : core_(std::move(owner)), call_(call), destroy_(destroy) {
+  node_.where = where;
+  sweep_node_.where = where;
   node_.invoke = &run_node;
   node_.block = this;
+  node_.accounting = task_accounting::by_node;  // run_claimed counts a real run
   sweep_node_.invoke = &run_sweep;
   sweep_node_.block = this;
+  sweep_node_.accounting = task_accounting::by_node;
 }
 
 void notifier_block::discard(notifier_block* b) noexcept {
@@ -130,13 +134,16 @@ void notifier_block::run_claimed() {
   core& c = *core_;
   running_ = true;
   std::exception_ptr error;
-  try {
-    call_(this);
-  } catch (...) {
-    error = std::current_exception();
+  {
+    core::task_scope scope(c, node_.where, true);  // a notifier run is a task (stats)
+    try {
+      call_(this);
+    } catch (...) {
+      error = std::current_exception();
+    }
   }
   running_ = false;
-  if (error) c.report_error(std::move(error), error_source::notifier);
+  if (error) c.report_error(std::move(error), error_source::notifier, node_.where);
   if (orphaned_) {  // reset() from inside the run: its end is ours to finish
     destroy_callable();
     free_block();
@@ -147,7 +154,7 @@ void notifier_block::destroy_callable() noexcept {
   try {
     destroy_(this, false);
   } catch (...) {
-    core_->report_error(std::current_exception(), error_source::notifier);
+    core_->report_error(std::current_exception(), error_source::notifier, node_.where);
   }
 }
 

@@ -48,12 +48,17 @@ clock::time_point saturating_add(clock::time_point t, clock::duration d) noexcep
 }  // namespace
 
 timer_block::timer_block(std::shared_ptr<core> owner, clock::time_point first,
-                         clock::duration period, call_fn call, destroy_fn destroy) noexcept
+                         clock::duration period, call_fn call, destroy_fn destroy,
+                         ste::site const& where) noexcept
     : core_(std::move(owner)), call_(call), destroy_(destroy), period_(period) {
+  message_.where = where;
+  entry_.where = where;
   message_.invoke = &on_message;
   message_.block = this;
+  message_.accounting = task_accounting::by_node;  // a message, not a task
   entry_.invoke = &on_expire;
   entry_.block = this;
+  entry_.accounting = task_accounting::by_node;  // run_and_rearm counts a real run
   entry_.deadline = first;
 }
 
@@ -163,9 +168,11 @@ void timer_block::expire(bool stopped) noexcept {
 void timer_block::run_and_rearm() noexcept {
   core& c = *core_;
   try {
+    core::task_scope scope(c, message_.where, true);  // a timer run is a task (stats)
     call_(this);
   } catch (...) {
-    c.report_error(std::current_exception(), error_source::timer);  // a periodic goes on
+    c.report_error(std::current_exception(), error_source::timer,
+                   message_.where);  // a periodic goes on
   }
   if (periodic() && c.accepting_from_everyone()) {
     // start + k·period: the first such deadline after now; a run late by a period or
@@ -210,7 +217,7 @@ void timer_block::destroy_callable() noexcept {
   try {
     destroy_(this, false);
   } catch (...) {
-    core_->report_error(std::current_exception(), error_source::timer);
+    core_->report_error(std::current_exception(), error_source::timer, message_.where);
   }
 }
 

@@ -147,12 +147,76 @@ void core::sleep_until_woken_locked(std::uintptr_t seen) noexcept {
 }
 
 void core::run_one(task_node* n) noexcept {
+  if (n->accounting == task_accounting::by_node) {  // counts its own run, if any
+    try {
+      n->invoke(n);
+    } catch (...) {
+      report_error(std::current_exception(), error_source::posted_task, {});
+    }
+    return;
+  }
+  // The site is copied first: invoke may free n.
+  task_scope scope(*this, n->where, n->accounting == task_accounting::by_worker);
   try {
     n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
   } catch (...) {
     // Only fire-and-forget records throw (blocking ones hand their exception back).
-    report_error(std::current_exception(), error_source::posted_task);
+    report_error(std::current_exception(), error_source::posted_task, scope.where());
   }
+}
+
+// --- Task accounting -------------------------------------------------------------------
+
+core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepted) noexcept
+    : core_(c), where_(where), outer_(c.open_task_), outermost_(c.open_task_ == nullptr) {
+  STE_ASSERT(c.is_current());
+  if (count_accepted) c.mailbox_.count_accepted();
+  // Accepted and not started, this one included. Its own acceptance is visible here (the
+  // push's release, the drain's acquire); later ones may or may not be: a hint-free
+  // lower bound of the true number, exact whenever nothing is being pushed.
+  std::uint64_t const accepted = c.mailbox_.accepted();
+  std::uint64_t const done = c.stats_.completed() + c.stats_.running();
+  started_ = c.stats_.begin(where_, outermost_, accepted > done ? accepted - done : 0);
+  c.open_task_ = this;
+}
+
+void core::task_scope::end(bool ran) noexcept {
+  if (!open_) return;
+  open_ = false;
+  core_.stats_.end(where_, outermost_, started_, ran);
+}
+
+void core::task_scope::close() noexcept {
+  end(true);
+  core_.open_task_ = outer_;
+}
+
+void note_task_end() noexcept {
+  if (core* const c = current_core())
+    if (core::task_scope* const t = c->open_task()) t->end(true);
+}
+
+void note_task_withdrawn() noexcept {
+  if (core* const c = current_core()) {
+    if (core::task_scope* const t = c->open_task()) t->end(false);
+    c->uncount_accepted();
+  }
+}
+
+ste::thread_stats core::stats() const noexcept {
+  // completed first (acquire), then accepted: every task seen completed is seen accepted.
+  task_stats::snapshot const s = stats_.read();
+  std::uint64_t const accepted = mailbox_.accepted();
+  ste::thread_stats out;
+  out.completed = s.completed;
+  out.accepted = accepted > s.completed ? accepted : s.completed;
+  std::uint64_t const busy = s.completed + s.running;
+  out.queued = out.accepted > busy ? out.accepted - busy : 0;
+  out.peak_queued = s.peak_queued > out.queued ? s.peak_queued : out.queued;
+  out.busy = s.busy;
+  out.longest = s.longest;
+  out.longest_site = s.longest_site;
+  return out;
 }
 
 void core::run_postlude() noexcept {
@@ -160,18 +224,22 @@ void core::run_postlude() noexcept {
   try {
     config_.postlude();
   } catch (...) {
-    report_error(std::current_exception(), error_source::postlude);
+    report_error(std::current_exception(), error_source::postlude, {});
   }
 }
 
 void report_posted_error(std::exception_ptr e) noexcept {
-  if (core* const c = current_core()) c->report_error(std::move(e), error_source::posted_task);
+  if (core* const c = current_core()) {
+    core::task_scope const* const t = c->open_task();
+    c->report_error(std::move(e), error_source::posted_task, t ? t->where() : ste::site{});
+  }
 }
 
-void core::report_error(std::exception_ptr e, error_source source) noexcept {
-  if (!config_.on_error) default_on_error(config_.name, e, source);
+void core::report_error(std::exception_ptr e, error_source source,
+                        ste::site const& where) noexcept {
+  if (!config_.on_error) default_on_error(config_.name, e, source, where);
   try {
-    config_.on_error(std::move(e));
+    config_.on_error(std::move(e), ste::task_info{where, tag(), config_.name});
   } catch (...) {
     on_error_threw();
   }

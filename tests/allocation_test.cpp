@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -223,6 +224,32 @@ TEST(Allocation, PostAllocatesExactlyOnce) {
   });
   EXPECT_EQ(count, 100);
   EXPECT_EQ(ran.load(), 100);
+}
+
+// Observability: capturing a site, keeping it with the task, timing tasks on an
+// on_stall thread and reading stats() allocate nothing.
+TEST(Allocation, SiteCaptureTimingAndStatsAllocateNothing) {
+  auto plain = ste::spawn();
+  auto watched =
+      ste::builder().on_stall(std::chrono::hours(1), [](ste::stall_info const&) {}).build();
+  plain.submit([] {});
+  watched.submit([] {});
+  std::uint64_t sum = 0;
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 1000; ++i) {
+      ste::site const here = ste::site::current();
+      plain.submit([] {}, here);
+      watched.submit([] {});
+      watched.submit_for(std::chrono::hours(1), [] {}, here);
+      ste::thread_stats const a = plain.stats();
+      ste::thread_stats const b = watched.stats();
+      sum += a.completed + b.completed + b.longest_site.line();
+    }
+  });
+  EXPECT_EQ(count, 0);
+  EXPECT_GT(sum, 0u);
+  EXPECT_EQ(plain.stats().completed, 1001u);
+  EXPECT_EQ(watched.stats().completed, 2001u);
 }
 
 }  // namespace

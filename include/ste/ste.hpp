@@ -12,6 +12,7 @@
 #include "ste/bound.hpp"
 #include "ste/errors.hpp"
 #include "ste/notifier.hpp"
+#include "ste/site.hpp"
 #include "ste/timer.hpp"
 #include "ste/tag.hpp"
 #include "ste/task.hpp"

@@ -393,6 +393,7 @@ class sleep_awaiter : public timer_node {
   explicit sleep_awaiter(std::chrono::steady_clock::time_point when) noexcept {
     deadline = when;
     invoke = &run;
+    accounting = task_accounting::by_worker;  // a resumption the worker counts
   }
   bool await_ready() {
     core_ = current_core();
@@ -439,6 +440,7 @@ template <class R>
 struct nested_block_on final : task_node {
   nested_block_on(core& c, std::coroutine_handle<promise<R>> h) noexcept : owner(&c) {
     invoke = &run;
+    accounting = task_accounting::by_node;  // a completion notice, not a task
     h.promise().set_done_callback({&on_coroutine_done, this});
   }
   static void run(task_node* n) { static_cast<nested_block_on*>(n)->completed = true; }
@@ -542,7 +544,7 @@ struct spawn_record final : task_node {
     // The stopped_error join() made a sleep or schedule() throw means "stop": ending on
     // it is the coroutine's expected way out, not an error.
     if (error && !is_stop_from_join(error))
-      self->owner->report_error(std::move(error), error_source::spawned_coroutine);
+      self->owner->report_error(std::move(error), error_source::spawned_coroutine, self->where);
     return std::noop_coroutine();
   }
   std::shared_ptr<core> owner;
@@ -578,6 +580,20 @@ std::chrono::steady_clock::duration period_of(std::chrono::duration<Rep, Period>
   if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(tick::max()))
     return tick::max();
   return std::chrono::ceil<tick>(d);
+}
+
+/// An on_stall threshold in nanoseconds, rounded up, far ones saturating. Zero, negative
+/// and NaN thresholds throw std::invalid_argument.
+template <class Rep, class Period>
+std::chrono::nanoseconds stall_threshold_of(std::chrono::duration<Rep, Period> d) {
+  using ns = std::chrono::nanoseconds;
+  if constexpr (std::is_floating_point_v<Rep>) {
+    if (d.count() != d.count()) throw_bad_threshold("NaN");
+  }
+  if (d <= d.zero()) throw_bad_threshold(d == d.zero() ? "zero" : "negative");
+  if (std::chrono::duration<long double>(d) >= std::chrono::duration<long double>(ns::max()))
+    return ns::max();
+  return std::chrono::ceil<ns>(d);
 }
 
 /// `now + p`, saturating at time_point::max().

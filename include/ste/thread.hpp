@@ -32,6 +32,7 @@
 #include "ste/notifier.hpp"
 #include "ste/timer.hpp"
 #include "ste/realtime.hpp"
+#include "ste/site.hpp"
 #include "ste/tag.hpp"
 #include "ste/task.hpp"
 
@@ -101,13 +102,41 @@ class builder {
   builder& cpu_affinity(std::initializer_list<int> cpus);
   builder& cpu_affinity(std::span<int const> cpus);
 
-  /// Receives, on the ste thread, exceptions that escape posted tasks, spawned
-  /// coroutines and the postlude. Default: print the exception and the thread's name to
-  /// stderr, then std::terminate(). An exception escaping the handler terminates.
+  /// Receives, on the ste thread, exceptions that escape posted tasks, delayed tasks,
+  /// notifier runs, spawned coroutines and the postlude: `F` is
+  /// `void(std::exception_ptr, ste::task_info const&)` — the info names where the task
+  /// was handed over (empty for the postlude), the thread's tag and name — or
+  /// `void(std::exception_ptr)`. Default: print the exception, the site and the
+  /// thread's name to stderr, then std::terminate(). An exception escaping the handler
+  /// terminates.
   template <class F>
-    requires std::is_invocable_v<F&, std::exception_ptr>
+    requires std::is_invocable_v<F&, std::exception_ptr, ste::task_info const&> ||
+             std::is_invocable_v<F&, std::exception_ptr>
   builder& on_error(F&& f) {
-    config_.on_error = std::forward<F>(f);
+    if constexpr (std::is_invocable_v<F&, std::exception_ptr, ste::task_info const&>) {
+      config_.on_error = std::forward<F>(f);
+    } else {
+      config_.on_error = [g = std::decay_t<F>(std::forward<F>(f))](
+                             std::exception_ptr e, ste::task_info const&) mutable {
+        g(std::move(e));
+      };
+    }
+    return *this;
+  }
+
+  /// Watches the thread's tasks: `handler` (`void(ste::stall_info const&)`) is called
+  /// once for each task that has run longer than `threshold`, while it still runs, from
+  /// a watchdog thread (one for the process, started when the first thread built with
+  /// on_stall starts, gone when the last one is joined). Only such threads time their
+  /// tasks (then stats() has busy, longest and longest_site). The watchdog looks about
+  /// four times per threshold (at least every 250 µs, at most every second); the
+  /// handler runs on it, so keep it short and never wait in it for the watched thread.
+  /// A threshold that is not positive throws std::invalid_argument.
+  template <class Rep, class Period, class F>
+    requires std::is_invocable_v<F&, ste::stall_info const&>
+  builder& on_stall(std::chrono::duration<Rep, Period> threshold, F&& handler) {
+    config_.stall_threshold = detail::stall_threshold_of(threshold);
+    config_.on_stall = std::forward<F>(handler);
     return *this;
   }
 
@@ -147,6 +176,15 @@ class thread {
   /// postlude of this thread did is visible to the caller once join() returns.
   void join();
 
+  /// The thread's counters since it started: tasks accepted, completed, queued now and at
+  /// most; on threads built with on_stall also the time spent in tasks and the longest
+  /// one with its site. A task is every piece of work the thread runs (a submitted or
+  /// posted callable, a notifier or timer run, a coroutine resumed by the thread); a
+  /// withdrawn submit_for is not counted. Exact whenever no task is queued or running
+  /// (a task counts as completed before its submitter's submit returns); any thread, at
+  /// any time, never waiting for the worker. All zero for an empty handle.
+  ste::thread_stats stats() const noexcept { return core_ ? core_->stats() : ste::thread_stats{}; }
+
   /// The tag of this thread (the null tag for an empty handle). Does not allocate.
   ste::tag tag() const noexcept { return core_ ? core_->tag() : ste::tag{}; }
 
@@ -167,10 +205,11 @@ class thread {
   /// submit returns or throws f's exception.
   template <class F>
     requires detail::nullary_task<F>
-  std::invoke_result_t<F> submit(F&& f) const {
+  std::invoke_result_t<F> submit(F&& f, ste::site where = ste::site::current()) const {
     detail::core& c = checked_core("submit");
     if (c.is_current()) return std::invoke(std::forward<F>(f));
     detail::submit_record<F> record(f);
+    record.where = where;
     c.submit_and_wait(record);
     return record.result.take();
   }
@@ -184,10 +223,11 @@ class thread {
   template <class Clock, class Duration, class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_until(std::chrono::time_point<Clock, Duration> const& deadline,
-                                       F&& f) const {
+                                       F&& f, ste::site where = ste::site::current()) const {
     detail::core& c = checked_core("submit_for/submit_until");
     if (c.is_current()) return std::invoke(std::forward<F>(f));
     detail::submit_record<F, detail::deadline_on<Clock, Duration>> record(f, {deadline});
+    record.where = where;
     if (!c.submit_and_wait_until(record)) detail::throw_timeout();
     return record.result.take();
   }
@@ -197,8 +237,8 @@ class thread {
   template <class Rep, class Period, class F>
     requires detail::nullary_task<F>
   std::invoke_result_t<F> submit_for(std::chrono::duration<Rep, Period> const& timeout,
-                                     F&& f) const {
-    return submit_until(detail::deadline_after(timeout), std::forward<F>(f));
+                                     F&& f, ste::site where = ste::site::current()) const {
+    return submit_until(detail::deadline_after(timeout), std::forward<F>(f), where);
   }
 
   /// Fire and forget: moves `f` into one heap block and queues it. An exception escaping
@@ -210,9 +250,10 @@ class thread {
   /// it — tasks run in FIFO order, so a later submit sees every earlier task's writes).
   template <class F>
     requires std::is_invocable_v<std::decay_t<F>>
-  void post(F&& f) const {
+  void post(F&& f, ste::site where = ste::site::current()) const {
     detail::core& c = checked_core("post");
     auto record = std::make_unique<detail::posted_record<std::decay_t<F>>>(std::forward<F>(f));
+    record->where = where;
     c.accept(*record);
     record.release();  // owned by the queue now; the worker frees it after running it
   }
@@ -224,8 +265,8 @@ class thread {
   /// once destroy returns.
   template <class T>
     requires(!std::is_lvalue_reference_v<T>)
-  void destroy(T&& value) const {
-    submit([&value] { [[maybe_unused]] std::remove_cv_t<T> dying(std::move(value)); });
+  void destroy(T&& value, ste::site where = ste::site::current()) const {
+    submit([&value] { [[maybe_unused]] std::remove_cv_t<T> dying(std::move(value)); }, where);
   }
 
   // --- Coroutines ------------------------------------------------------------------
@@ -288,11 +329,12 @@ class thread {
   /// stopped_error that join() makes a pending sleep or schedule() throw: ending on that
   /// one is quiet. Throws stopped_error (then `t` is destroyed unstarted) and
   /// std::invalid_argument for an empty task. Allocates one small block.
-  void spawn(task<void> t) const {
+  void spawn(task<void> t, ste::site where = ste::site::current()) const {
     detail::core& c = checked_core("spawn");
     auto const h = detail::task_access<void>::handle(t);
     if (!h) detail::throw_empty_task("spawn");
     auto record = std::make_unique<detail::spawn_record>(c.shared_from_this(), h);
+    record->where = where;
     c.accept(*record);  // throws stopped_error: t still owns (and destroys) the frame
     detail::task_access<void>::take_handle(t);
     record.release();  // owned by the coroutine now: freed when it finishes
@@ -304,9 +346,9 @@ class thread {
   /// accepts work from the caller, std::bad_alloc.
   template <class F>
     requires std::is_invocable_r_v<void, F&>
-  notifier make_notifier(F f) const {
+  notifier make_notifier(F f, ste::site where = ste::site::current()) const {
     detail::core& c = checked_core("make_notifier");
-    auto* block = new detail::notifier_of<F>(c.shared_from_this(), std::move(f));
+    auto* block = new detail::notifier_of<F>(c.shared_from_this(), where, std::move(f));
     c.register_notifier(*block);  // frees the block when it throws
     return notifier(block);
   }
@@ -324,20 +366,20 @@ class thread {
   /// Memory ordering: what the caller did before is visible to `f` when it runs.
   template <class Rep, class Period, class F>
     requires std::is_invocable_v<std::decay_t<F>&>
-  timer post_after(std::chrono::duration<Rep, Period> d, F&& f) const {
-    return post_timer("post_after", detail::deadline_after(d), {}, std::forward<F>(f));
+  timer post_after(std::chrono::duration<Rep, Period> d, F&& f, ste::site where = ste::site::current()) const {
+    return post_timer("post_after", detail::deadline_after(d), {}, where, std::forward<F>(f));
   }
 
   /// As post_after, until `t` on any clock (other clocks than steady_clock are converted
   /// once, at the call: a later change of the system clock does not move the deadline).
   template <class Clock, class Duration, class F>
     requires std::is_invocable_v<std::decay_t<F>&>
-  timer post_at(std::chrono::time_point<Clock, Duration> t, F&& f) const {
+  timer post_at(std::chrono::time_point<Clock, Duration> t, F&& f, ste::site where = ste::site::current()) const {
     if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
                   std::is_same_v<Duration, std::chrono::steady_clock::duration>)
-      return post_timer("post_at", t, {}, std::forward<F>(f));
+      return post_timer("post_at", t, {}, where, std::forward<F>(f));
     else
-      return post_timer("post_at", detail::deadline_after(t - Clock::now()), {},
+      return post_timer("post_at", detail::deadline_after(t - Clock::now()), {}, where,
                         std::forward<F>(f));
   }
 
@@ -348,9 +390,9 @@ class thread {
   /// A zero, negative or NaN period throws std::invalid_argument; otherwise as post_after.
   template <class Rep, class Period, class F>
     requires std::is_invocable_v<std::decay_t<F>&>
-  timer post_every(std::chrono::duration<Rep, Period> period, F&& f) const {
+  timer post_every(std::chrono::duration<Rep, Period> period, F&& f, ste::site where = ste::site::current()) const {
     auto const p = detail::period_of(period);
-    return post_timer("post_every", detail::saturating_after(p), p, std::forward<F>(f));
+    return post_timer("post_every", detail::saturating_after(p), p, where, std::forward<F>(f));
   }
 
   /// Constructs a T on the thread from `args` (blocking, as submit) and returns the
@@ -367,10 +409,11 @@ class thread {
   explicit thread(std::shared_ptr<detail::core> core) noexcept : core_(std::move(core)) {}
   template <class F>
   timer post_timer(char const* operation, std::chrono::steady_clock::time_point first,
-                   std::chrono::steady_clock::duration period, F&& f) const {
+                   std::chrono::steady_clock::duration period, ste::site const& where,
+                   F&& f) const {
     detail::core& c = checked_core(operation);
     auto* block = new detail::timer_of<std::decay_t<F>>(c.shared_from_this(), first, period,
-                                                        std::forward<F>(f));
+                                                        where, std::forward<F>(f));
     c.schedule_timer(*block, operation);  // discards the block when it throws
     return timer(block);
   }

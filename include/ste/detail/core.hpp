@@ -37,6 +37,7 @@
 #include "ste/detail/notifier_block.hpp"
 #include "ste/detail/guard.hpp"
 #include "ste/detail/task_node.hpp"
+#include "ste/detail/task_stats.hpp"
 #include "ste/detail/throw.hpp"
 #include "ste/detail/timer_block.hpp"
 #include "ste/detail/timer_heap.hpp"
@@ -49,7 +50,11 @@ struct thread_config {
   std::string name = "ste-thread";
   unique_function<void()> prelude;
   unique_function<void()> postlude;
-  unique_function<void(std::exception_ptr)> on_error;
+  unique_function<void(std::exception_ptr, ste::task_info const&)> on_error;
+  // on_stall: tasks longer than this are reported to the handler by the watchdog; zero:
+  // no task is timed (src/watchdog.cpp).
+  std::chrono::nanoseconds stall_threshold{0};
+  unique_function<void(ste::stall_info const&)> on_stall;
   std::size_t stack_size = 0;
   // Applied by the new thread to itself before the prelude (src/realtime_*.cpp).
   std::optional<ste::realtime_options> realtime;  // empty: normal scheduling
@@ -190,8 +195,46 @@ class core : public std::enable_shared_from_this<core> {
   /// Runs tasks and timers on the thread itself until `completed` becomes true (the
   /// nested loop behind block_on on the thread itself).
   void run_nested(bool const& completed) noexcept;
-  /// Hands an exception nobody waits for to on_error (on the calling thread).
-  void report_error(std::exception_ptr e, error_source source) noexcept;
+  /// Hands an exception nobody waits for to on_error (on the calling thread), with
+  /// where its task was handed over (empty for the postlude).
+  void report_error(std::exception_ptr e, error_source source, ste::site const& where) noexcept;
+
+  // --- Task accounting (stats(), the watchdog; src/worker.cpp). ----------------------
+
+  /// One task the worker runs, from its start to its end (by the destructor, or earlier
+  /// by end(): a blocking record's signal ends it before its submitter is released).
+  /// Nested tasks (a nested loop inside a task) nest their scopes. Worker only.
+  class task_scope {
+   public:
+    /// `count_accepted`: the worker made this task itself (nobody pushed it).
+    task_scope(core& c, ste::site const& where, bool count_accepted) noexcept;
+    ~task_scope() { close(); }
+    task_scope(task_scope const&) = delete;
+    task_scope& operator=(task_scope const&) = delete;
+    /// The task ends now (idempotent); `ran`: false for one that never started.
+    void end(bool ran) noexcept;
+    ste::site const& where() const noexcept { return where_; }
+
+   private:
+    void close() noexcept;
+
+    core& core_;
+    ste::site const where_;
+    task_scope* const outer_;
+    bool const outermost_;
+    bool open_ = true;
+    task_stats::clock::time_point started_;
+  };
+  /// The innermost task in progress on this worker, or nullptr.
+  task_scope* open_task() noexcept { return open_task_; }
+  /// A task the worker makes itself is accepted (withdrawn: uncounted).
+  void uncount_accepted() noexcept { mailbox_.uncount_accepted(); }
+  /// thread::stats(): any thread, never waits for the worker.
+  ste::thread_stats stats() const noexcept;
+  /// For the watchdog (on_stall threads): the outermost task in progress.
+  running_task current_task() const noexcept { return stats_.current(); }
+  std::chrono::nanoseconds stall_threshold() const noexcept { return config_.stall_threshold; }
+  void report_stall(ste::stall_info const& info) noexcept;
 
   /// bound<T> values: ensure_can_bind throws stopped_error once the postlude started
   /// (join() could no longer destroy a value bound then); then register it.
@@ -238,6 +281,8 @@ class core : public std::enable_shared_from_this<core> {
   // How long the worker spins when idle before it sleeps (adapt_idle_spin).
   std::chrono::nanoseconds idle_spin_ = wait_policy::spin_budget;
   bound_registry bound_;
+  task_scope* open_task_ = nullptr;  // the innermost task in progress (task_scope)
+  task_stats stats_{config_.stall_threshold > std::chrono::nanoseconds::zero()};
 
   // --- Guarded by the desk (registered by any thread, swept and destroyed by the worker).
   intrusive_list<notifier_block, &notifier_block::registry_hook> notifiers_

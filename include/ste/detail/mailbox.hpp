@@ -117,6 +117,12 @@ class mailbox {
   bool unstarted_comeback_targets(core const* self, core** out, std::size_t max,
                                   std::size_t& n) noexcept STE_EXCLUDES(desk_);
 
+  /// Tasks accepted so far (thread::stats()): counted before the push, so a reader that
+  /// sees a task completed sees it accepted. uncount: refused, or withdrawn unstarted.
+  void count_accepted() noexcept { accepted_.fetch_add(1, std::memory_order_relaxed); }
+  void uncount_accepted() noexcept { accepted_.fetch_sub(1, std::memory_order_relaxed); }
+  std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
   /// The CPU the worker last ran on (a hint for a submitter's waiting strategy).
   int worker_cpu() const noexcept { return worker_cpu_.load(std::memory_order_relaxed); }
 
@@ -208,6 +214,9 @@ class mailbox {
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
+  // Tasks accepted (stats()): a producer's relaxed fetch_add here, on the line its push
+  // CAS holds anyway, before that CAS (whose release publishes it to the worker).
+  std::atomic<std::uint64_t> accepted_{0};
 
   // When join() began: written once (a CAS from unset), after the phase change, by the
   // first one to need it; acq_rel / acquire so that every reader sees the winner's.

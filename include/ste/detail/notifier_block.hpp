@@ -83,7 +83,8 @@ class notifier_block {
   using call_fn = void (*)(notifier_block*);
   using destroy_fn = void (*)(notifier_block*, bool free_block);
 
-  notifier_block(std::shared_ptr<core> owner, call_fn call, destroy_fn destroy) noexcept;
+  notifier_block(std::shared_ptr<core> owner, call_fn call, destroy_fn destroy,
+                 ste::site const& where) noexcept;
   ~notifier_block() = default;
 
  private:
@@ -116,8 +117,8 @@ template <class F>
 class notifier_of final : public notifier_block {
  public:
   template <class G>
-  notifier_of(std::shared_ptr<core> owner, G&& g)
-      : notifier_block(std::move(owner), &call, &destroy), f_(std::forward<G>(g)) {}
+  notifier_of(std::shared_ptr<core> owner, ste::site const& where, G&& g)
+      : notifier_block(std::move(owner), &call, &destroy, where), f_(std::forward<G>(g)) {}
 
  private:
   ~notifier_of() = default;

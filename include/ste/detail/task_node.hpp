@@ -29,12 +29,27 @@
 #include <utility>
 
 #include "ste/detail/intrusive_list.hpp"
+#include "ste/site.hpp"
 #include "ste/detail/wait.hpp"
 #include "ste/detail/wait_policy.hpp"
 
 namespace ste::detail {
 
 struct comeback_record;
+
+/// Who counts a task for thread::stats() (task_stats.hpp): the mailbox when it accepts
+/// the push (most tasks), the worker when it takes the node (a coroutine resumed by a
+/// timer), or the node's own code when it really runs user work (a timer's entry and
+/// message, a notifier's nodes; a nested block_on's completion never counts).
+enum class task_accounting : std::uint8_t { by_mailbox, by_worker, by_node };
+
+/// The worker's bookkeeping hooks (src/worker.cpp), for the thread running the caller;
+/// no-ops off ste threads and outside a task. note_task_end: the task in progress ends
+/// now (completion::signal calls it first, so a submitter released sees its task
+/// completed). note_task_withdrawn: it ends without having run (a submit_for reached
+/// after its deadline), and it is no longer counted as accepted.
+void note_task_end() noexcept;
+void note_task_withdrawn() noexcept;
 
 // Aligned so that the inbox word can keep its phase and flag bits below a node's address
 // (mailbox.hpp): 4 bits. Coroutine frames and post's blocks come from operator new,
@@ -49,7 +64,11 @@ struct alignas(16) task_node {
   // A coroutine coming back (mailbox::link_comeback): the worker settles the announced
   // comeback (with its record, if any) when it takes this node. Written by the pusher.
   bool comeback = false;
+  task_accounting accounting = task_accounting::by_mailbox;
   comeback_record* comeback_of = nullptr;
+  // Where the task was handed over (submit*, post*, spawn, make_notifier, …): three
+  // words kept with the task, for on_error, stats() and the stall watchdog.
+  ste::site where;
   // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
   // worker hands such exceptions to on_error); blocking records catch their own.
   void (*invoke)(task_node*) = nullptr;
@@ -67,6 +86,7 @@ class completion {
   /// Worker side. After this returns the record may already be gone: nothing of it is
   /// read or written afterwards (wake_all uses the address as a key only).
   void signal() noexcept {
+    note_task_end();  // counted completed before the caller can look
     void const* const key = &state_;
     // release: publishes the result (or exception) written before signal() to the
     // caller's acquire in done(). Nothing after this exchange touches *this.
@@ -203,7 +223,8 @@ struct submit_record final : blocking_node {
   static void run(task_node* n) {
     auto* self = static_cast<submit_record*>(n);
     if (self->deadline.passed()) {
-      self->expired = true;  // published by signal()'s release, like a result
+      note_task_withdrawn();  // it never runs: not counted
+      self->expired = true;   // published by signal()'s release, like a result
     } else {
       self->result.run(
           [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });

@@ -4,6 +4,8 @@
 // voice. Not public API.
 #pragma once
 
+#include "ste/site.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -27,6 +29,7 @@ enum class wait_kind : std::uint8_t;
 [[noreturn]] void throw_nan_duration();
 [[noreturn]] void throw_refused_timer(std::string const& thread_name, char const* operation);
 [[noreturn]] void throw_bad_period(char const* why);
+[[noreturn]] void throw_bad_threshold(char const* why);
 [[noreturn]] void throw_cancel_deadlock(std::string const& thread_name);
 
 // --- Coroutines -------------------------------------------------------------------
@@ -82,8 +85,10 @@ enum class error_source : std::uint8_t { posted_task, spawned_coroutine, postlud
 /// The default on_error: prints the exception, its source and the thread's name to
 /// stderr, then terminates.
 [[noreturn]] void default_on_error(std::string const& thread_name, std::exception_ptr const& e,
-                                   error_source source) noexcept;
+                                   error_source source, ste::site const& where) noexcept;
 /// An on_error handler threw: says so, then terminates.
 [[noreturn]] void on_error_threw() noexcept;
+/// An on_stall handler threw: says so, then terminates.
+[[noreturn]] void stall_handler_threw() noexcept;
 
 }  // namespace ste::detail

@@ -72,7 +72,7 @@ class timer_block {
   using destroy_fn = void (*)(timer_block*, bool free_block);
 
   timer_block(std::shared_ptr<core> owner, clock::time_point first, clock::duration period,
-              call_fn call, destroy_fn destroy) noexcept;
+              call_fn call, destroy_fn destroy, ste::site const& where) noexcept;
   ~timer_block() = default;
 
  private:
@@ -117,8 +117,10 @@ template <class F>
 class timer_of final : public timer_block {
  public:
   template <class G>
-  timer_of(std::shared_ptr<core> owner, clock::time_point first, clock::duration period, G&& g)
-      : timer_block(std::move(owner), first, period, &call, &destroy), f_(std::forward<G>(g)) {}
+  timer_of(std::shared_ptr<core> owner, clock::time_point first, clock::duration period,
+           ste::site const& where, G&& g)
+      : timer_block(std::move(owner), first, period, &call, &destroy, where),
+        f_(std::forward<G>(g)) {}
 
  private:
   ~timer_of() = default;
