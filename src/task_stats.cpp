@@ -32,7 +32,7 @@ void task_stats::write_end() noexcept {
 
 task_stats::clock::time_point task_stats::begin(ste::site const& where, bool outermost,
                                                 std::uint64_t queued_now) noexcept {
-  if (queued_now > peak_.load(kRelaxed)) peak_.store(queued_now, kRelaxed);
+  raise_peak(queued_now);
   running_.store(running_.load(kRelaxed) + 1, kRelaxed);
   if (!timed_) return {};
   auto const now = clock::now();
@@ -70,6 +70,14 @@ void task_stats::end(ste::site const& where, bool outermost, clock::time_point s
   // sees the task no longer running — and, through the push it came by, its acceptance.
   running_.store(running_.load(kRelaxed) - 1, kRelaxed);
   if (ran) completed_.store(completed_.load(kRelaxed) + 1, std::memory_order_release);
+}
+
+void task_stats::raise_peak(std::uint64_t queued) const noexcept {
+  // A maximum with two kinds of writers (the worker at a task's start, stats() for what
+  // it reports): a CAS loop, taken only when the value rises.
+  std::uint64_t peak = peak_.load(kRelaxed);
+  while (queued > peak && !peak_.compare_exchange_weak(peak, queued, kRelaxed)) {
+  }
 }
 
 task_stats::snapshot task_stats::read() const noexcept {

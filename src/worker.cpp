@@ -213,6 +213,7 @@ ste::thread_stats core::stats() const noexcept {
   std::uint64_t const busy = s.completed + s.running;
   out.queued = out.accepted > busy ? out.accepted - busy : 0;
   out.peak_queued = s.peak_queued > out.queued ? s.peak_queued : out.queued;
+  stats_.raise_peak(out.queued);  // what we report stays the least any later read reports
   out.busy = s.busy;
   out.longest = s.longest;
   out.longest_site = s.longest_site;

@@ -371,7 +371,7 @@ auto as_task(A&& aw, char const* operation) {
 /// `co_await thread.schedule()`: the awaiter is the queue node, so nothing is allocated.
 class schedule_awaiter : resume_node {
  public:
-  explicit schedule_awaiter(core& c) noexcept : core_(&c) {}
+  schedule_awaiter(core& c, ste::site const& at) noexcept : core_(&c) { where = at; }
   bool await_ready() const noexcept { return false; }  // always through the queue
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
@@ -390,8 +390,9 @@ class schedule_awaiter : resume_node {
 /// A timer of the current ste thread (sleep_for / sleep_until).
 class sleep_awaiter : public timer_node {
  public:
-  explicit sleep_awaiter(std::chrono::steady_clock::time_point when) noexcept {
+  sleep_awaiter(std::chrono::steady_clock::time_point when, ste::site const& at) noexcept {
     deadline = when;
+    where = at;  // the resumption's site (stats, on_stall): where it slept
     invoke = &run;
     accounting = task_accounting::by_worker;  // a resumption the worker counts
   }
@@ -613,18 +614,20 @@ inline std::chrono::steady_clock::time_point saturating_after(
 /// the coroutine, on the thread) when join() starts before the deadline. No allocation
 /// (the timer heap is intrusive). A NaN duration throws std::invalid_argument.
 template <class Rep, class Period>
-detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
-  return detail::sleep_awaiter(detail::deadline_after(d));
+detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d,
+                                ste::site where = ste::site::current()) {
+  return detail::sleep_awaiter(detail::deadline_after(d), where);
 }
 
 /// As sleep_for, until `t` (any clock; converted to steady_clock once, now).
 template <class Clock, class Duration>
-detail::sleep_awaiter sleep_until(std::chrono::time_point<Clock, Duration> t) {
+detail::sleep_awaiter sleep_until(std::chrono::time_point<Clock, Duration> t,
+                                  ste::site where = ste::site::current()) {
   if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
                 std::is_same_v<Duration, std::chrono::steady_clock::duration>)
-    return detail::sleep_awaiter(t);
+    return detail::sleep_awaiter(t, where);
   else
-    return sleep_for(t - Clock::now());
+    return sleep_for(t - Clock::now(), where);
 }
 
 }  // namespace ste

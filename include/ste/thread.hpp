@@ -275,8 +275,8 @@ class thread {
   /// always through the queue (a yield point even on the thread itself). Throws
   /// stopped_error inside the coroutine when the thread no longer accepts work. The
   /// awaiter is the queue node: no allocation.
-  [[nodiscard]] detail::schedule_awaiter schedule() const {
-    return detail::schedule_awaiter(checked_core("schedule"));
+  [[nodiscard]] detail::schedule_awaiter schedule(ste::site where = ste::site::current()) const {
+    return detail::schedule_awaiter(checked_core("schedule"), where);
   }
 
   /// Runs `awaitable` on this thread and blocks the caller until it completed; returns

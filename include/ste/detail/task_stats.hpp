@@ -80,6 +80,9 @@ class task_stats {
     ste::site longest_site;
   };
   snapshot read() const noexcept;
+  /// Keeps `queued` as the peak if it is higher (stats() reports a peak no lower than
+  /// what it reports queued, and never a lower one later).
+  void raise_peak(std::uint64_t queued) const noexcept;
   /// The outermost task in progress (timed threads only).
   running_task current() const noexcept;
 
@@ -91,7 +94,7 @@ class task_stats {
   // Counts (the worker writes, anyone reads).
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<std::uint32_t> running_{0};  // tasks started and not ended (nesting)
-  std::atomic<std::uint64_t> peak_{0};
+  mutable std::atomic<std::uint64_t> peak_{0};  // a maximum: raised by CAS only (raise_peak)
   // Timing, timed threads only, behind seq_ (odd while the worker writes).
   std::atomic<std::uint32_t> seq_{0};
   std::atomic<std::int64_t> busy_ns_{0};
