@@ -569,6 +569,21 @@ std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, 
   return now + std::chrono::ceil<clock::duration>(d);
 }
 
+/// `t` (on any clock) as a steady_clock deadline, converted once, now: the time left is
+/// computed in long double nanoseconds, so neither the subtraction nor a coarse
+/// duration's conversion can overflow (time_point::min() of any clock is simply past,
+/// max() saturates). A NaN time point throws std::invalid_argument.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point deadline_at(std::chrono::time_point<Clock, Duration> t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
+                std::is_same_v<Duration, std::chrono::steady_clock::duration>) {
+    return t;
+  } else {
+    using exact = std::chrono::duration<long double, std::nano>;
+    return deadline_after(exact(t.time_since_epoch()) - exact(Clock::now().time_since_epoch()));
+  }
+}
+
 /// A periodic timer's period as steady_clock ticks, rounded up (at least one tick), far
 /// ones saturating. Zero, negative and NaN periods throw std::invalid_argument.
 template <class Rep, class Period>
@@ -623,11 +638,7 @@ detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d,
 template <class Clock, class Duration>
 detail::sleep_awaiter sleep_until(std::chrono::time_point<Clock, Duration> t,
                                   ste::site where = ste::site::current()) {
-  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
-                std::is_same_v<Duration, std::chrono::steady_clock::duration>)
-    return detail::sleep_awaiter(t, where);
-  else
-    return sleep_for(t - Clock::now(), where);
+  return detail::sleep_awaiter(detail::deadline_at(t), where);
 }
 
 }  // namespace ste

@@ -375,12 +375,7 @@ class thread {
   template <class Clock, class Duration, class F>
     requires std::is_invocable_v<std::decay_t<F>&>
   timer post_at(std::chrono::time_point<Clock, Duration> t, F&& f, ste::site where = ste::site::current()) const {
-    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock> &&
-                  std::is_same_v<Duration, std::chrono::steady_clock::duration>)
-      return post_timer("post_at", t, {}, where, std::forward<F>(f));
-    else
-      return post_timer("post_at", detail::deadline_after(t - Clock::now()), {}, where,
-                        std::forward<F>(f));
+    return post_timer("post_at", detail::deadline_at(t), {}, where, std::forward<F>(f));
   }
 
   /// Runs `f` on the thread at start + k·period, k = 1, 2, … (start: now). A run late by
