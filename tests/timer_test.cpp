@@ -307,7 +307,7 @@ struct manual_clock {
   using period = std::micro;
   using duration = std::chrono::duration<rep, period>;
   using time_point = std::chrono::time_point<manual_clock>;
-  static constexpr bool is_steady = false;
+  [[maybe_unused]] static constexpr bool is_steady = false;
   static inline std::atomic<rep> now_us{0};
   static inline std::atomic<long> reads_on_ste_thread{0};
   static time_point now() noexcept {
@@ -1085,6 +1085,7 @@ TEST(Timer, CancelThatWouldDeadlockThrowsDeadlockError) {
           return;
         } catch (ste::deadlock_error const&) {
           // A was probing us at that moment (it waited on B): try again.
+          std::this_thread::yield();
         }
       }
     });
@@ -1095,6 +1096,9 @@ TEST(Timer, CancelThatWouldDeadlockThrowsDeadlockError) {
       } catch (ste::deadlock_error const&) {
         break;
       } catch (ste::timeout_error const&) {
+        // Not yet. Wait without an edge for a while, so that B's run (retrying at once
+        // if our probe made its submit fail) finds a moment when we do not wait on B.
+        std::this_thread::sleep_for(2ms);
       }
     }
     try {
