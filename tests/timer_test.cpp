@@ -1142,7 +1142,9 @@ TEST(TimerRace, CancelRacingTheStartIsOneDecision) {
           if (i % 4 == 0)
             for (int k = 0; k < 200; ++k) (void)ran[i].load(std::memory_order_relaxed);
         });
-        for (std::size_t k = 0; k < (i % 16) * 8; ++k) std::this_thread::yield();
+        // A varying pause (a busy one: no system call), so that the cancels meet the
+        // timer in every phase: on its way, armed, running, done.
+        for (std::size_t k = 0; k < (i % 16) * 40; ++k) (void)ran[i].load(std::memory_order_relaxed);
         bool const c = h.cancel();
         cancelled[i] = c ? 1 : 0;
         if (ran[i].load() != (c ? 0 : 1)) ++wrong_at_return;
