@@ -253,3 +253,118 @@ TEST(Allocation, SiteCaptureTimingAndStatsAllocateNothing) {
 }
 
 }  // namespace
+
+// --- Delayed and periodic tasks (SPEC "Delayed and periodic tasks"): one block per
+// post_*, nothing else — the timer heap is intrusive, so it never grows by allocating;
+// cancel() and the runs allocate nothing; coroutine sleeps allocate nothing.
+
+namespace {
+
+TEST(Allocation, TimerPostsAllocateOneBlockEach) {
+  using namespace std::chrono_literals;
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::atomic<int> ran{0};
+  std::vector<ste::timer> timers;
+  timers.reserve(400);
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 100; ++i) {
+      timers.push_back(thread.post_after(1h, [&ran] { ++ran; }));
+      timers.push_back(thread.post_at(std::chrono::steady_clock::now() + 1h, [&ran] { ++ran; }));
+      timers.push_back(thread.post_at(std::chrono::system_clock::now() + 1h, [&ran] { ++ran; }));
+      timers.push_back(thread.post_every(1h, [&ran] { ++ran; }));
+    }
+    thread.submit([] {});  // every arm message taken: all 400 in the heap
+  });
+  EXPECT_EQ(count, 400);
+  EXPECT_EQ(allocations_during([&] {
+              for (auto& t : timers) EXPECT_TRUE(t.cancel());
+              thread.submit([] {});  // the cleanups ran (and freed the blocks)
+            }),
+            0);
+  EXPECT_EQ(ran.load(), 0);
+}
+
+TEST(Allocation, TimerRunsAndTheirCancelAllocateNothingBeyondTheBlock) {
+  using namespace std::chrono_literals;
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::atomic<int> ran{0};
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 100; ++i) (void)thread.post_after(0s, [&ran] { ++ran; });
+    while (ran.load() < 100) std::this_thread::yield();
+    thread.submit([] {});
+  });
+  EXPECT_EQ(count, 100);
+  std::atomic<int> runs{0};
+  ste::timer periodic;
+  EXPECT_EQ(allocations_during([&] { periodic = thread.post_every(100us, [&runs] { ++runs; }); }),
+            1);
+  // The runs and the re-arming in between allocate nothing, nor does a cancel that
+  // waits for a run (or finds it armed), nor the handle's release.
+  EXPECT_EQ(allocations_during([&] {
+              while (runs.load() < 20) std::this_thread::yield();
+              EXPECT_TRUE(periodic.cancel());
+              thread.submit([] {});
+              periodic = ste::timer();
+            }),
+            0);
+}
+
+TEST(Allocation, TenThousandPendingTimersCostTenThousandBlocks) {
+  using namespace std::chrono_literals;
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  std::vector<ste::timer> timers;
+  timers.reserve(10'000);
+  long const count = allocations_during([&] {
+    for (int i = 0; i < 10'000; ++i)
+      timers.push_back(thread.post_after(std::chrono::minutes(60 + i % 97), [] {}));
+    thread.submit([] {});
+  });
+  EXPECT_EQ(count, 10'000);  // the heap never allocated
+  EXPECT_EQ(allocations_during([&] { thread.join(); }), 0);  // dropped: freed, nothing new
+}
+
+ste::task<void> sleep_many(int n) {
+  using namespace std::chrono_literals;
+  for (int i = 0; i < n; ++i) {
+    co_await ste::sleep_for(0s);
+    co_await ste::sleep_until(std::chrono::steady_clock::now() + 10us);
+  }
+}
+
+TEST(Allocation, CoroutineSleepsAllocateNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  ste::task<void> t = sleep_many(200);  // the frame: made before counting
+  EXPECT_EQ(allocations_during([&] { thread.block_on(std::move(t)); }), 0);
+}
+
+ste::task<void> sleep_long() {
+  using namespace std::chrono_literals;
+  co_await ste::sleep_for(1h);  // join() ends it (quietly, in a spawned coroutine)
+}
+ste::task<void> no_sleep() { co_return; }
+
+TEST(Allocation, ManyPendingCoroutineSleepsAllocateNothing) {
+  auto thread = ste::spawn();
+  thread.submit([] {});
+  // What a spawn itself costs (its frame made before counting).
+  ste::task<void> one = no_sleep();
+  long const per_spawn = allocations_during([&] {
+    thread.spawn(std::move(one));
+    thread.submit([] {});
+  });
+  std::vector<ste::task<void>> sleepers;
+  sleepers.reserve(1000);
+  for (int i = 0; i < 1000; ++i) sleepers.push_back(sleep_long());
+  long const count = allocations_during([&] {
+    for (auto& s : sleepers) thread.spawn(std::move(s));
+    thread.submit([] {});  // all 1000 sleeping on the heap
+  });
+  EXPECT_EQ(count, 1000 * per_spawn);
+  thread.join();
+}
+
+}  // namespace

@@ -125,6 +125,40 @@ TEST(AllocFault, BadAllocInPostReachesTheCallerAndNothingIsQueued) {
   EXPECT_EQ(thread.submit([] { return 2; }), 2);
 }
 
+// post_after / post_at / post_every: the one block fails -> bad_alloc at the caller,
+// nothing scheduled (SPEC "Delayed and periodic tasks"), the callable not consumed.
+TEST(AllocFault, BadAllocInATimerPostReachesTheCallerAndNothingIsScheduled) {
+  using namespace std::chrono_literals;
+  auto thread = ste::spawn();
+  for (int round = 0; round < 300; ++round) {
+    auto token = std::make_shared<int>(round);
+    std::atomic<int> ran{0};
+    auto task = [token, &ran] { ++ran; };
+    fail_on_this_thread(1);
+    EXPECT_THROW((void)thread.post_after(0s, std::move(task)), std::bad_alloc);
+    fail_on_this_thread(1);
+    EXPECT_THROW((void)thread.post_at(std::chrono::system_clock::now(), std::move(task)),
+                 std::bad_alloc);
+    fail_on_this_thread(1);
+    EXPECT_THROW((void)thread.post_every(1us, std::move(task)), std::bad_alloc);
+    EXPECT_EQ(token.use_count(), 2) << "the callable was consumed although the post failed";
+    // A marker with a later deadline: had a due post been scheduled, it would run first.
+    std::atomic<bool> marker{false};
+    (void)thread.post_after(1us, [&] { marker = true; });
+    while (!marker.load()) std::this_thread::yield();
+    EXPECT_EQ(thread.submit([] { return 1; }), 1);
+    EXPECT_EQ(ran.load(), 0) << "a timer post that threw bad_alloc ran anyway";
+  }
+  // On the thread itself too.
+  std::atomic<int> ran{0};
+  thread.submit([&] {
+    fail_on_this_thread(1);
+    EXPECT_THROW((void)thread.post_after(0s, [&] { ++ran; }), std::bad_alloc);
+  });
+  thread.submit([] {});
+  EXPECT_EQ(ran.load(), 0);
+}
+
 // spawn(): its one small block fails -> bad_alloc, the coroutine is destroyed unstarted.
 TEST(AllocFault, BadAllocInSpawnReachesTheCallerAndTheTaskNeverStarts) {
   auto thread = ste::spawn();
@@ -249,6 +283,20 @@ sweep_result scenario(long fail_at) {
       } catch (std::bad_alloc const&) {
         ++r.bad_allocs;
       }
+    }
+    ++step;
+    try {
+      // Due at once: it runs before join() (join() runs what was due when it began).
+      (void)thread.post_after(std::chrono::seconds(0), [&] { ++ran_posted; });
+      ++accepted_posts;
+    } catch (std::bad_alloc const&) {
+      ++r.bad_allocs;
+    }
+    try {
+      ste::timer periodic = thread.post_every(std::chrono::hours(1), [&] { note("periodic ran"); });
+      if (!periodic.cancel()) note("periodic cancel");
+    } catch (std::bad_alloc const&) {
+      ++r.bad_allocs;
     }
     ++step;
     try {
