@@ -247,10 +247,9 @@ TEST(Timer, FarAndInfiniteDeadlinesSaturateAndNeverRun) {
 // difference is a far future deadline). A past deadline runs before a later one posted
 // after it: the marker, whose run ends the wait whatever happened to the others.
 //
-// BUG (found by this test, reported to the lead; not fixed here): post_at with
-// system_clock::time_point::min() computes `t - Clock::now()` in the clock's own
-// duration (int64 nanoseconds), which overflows; the deadline became a far future one
-// and the task never ran.
+// Found a bug (fixed: detail::deadline_at): post_at with system_clock::time_point::min()
+// computed `t - Clock::now()` in the clock's own duration (int64 nanoseconds), which
+// overflowed; the deadline became a far future one and the task never ran.
 TEST(Timer, FarPastTimePointsOfOtherClocksRunSoon) {
   ste::thread t = ste::spawn();
   std::atomic<int> ran_min{0}, ran_day{0}, ran_manual{0};
@@ -270,8 +269,7 @@ TEST(Timer, FarPastTimePointsOfOtherClocksRunSoon) {
 // The same for a coroutine sleep on a far past time point of another clock (they share
 // one heap and one clock). join() ends the sleep if it never resumed: no hang.
 //
-// BUG (found by this test, reported to the lead; not fixed here): sleep_until computes
-// `t - Clock::now()` too (include/ste/task.hpp), which overflows for time_point::min().
+// Found the same bug in sleep_until (fixed: it uses detail::deadline_at too).
 TEST(Timer, FarPastSleepUntilOfOtherClocksResumesSoon) {
   ste::thread t = ste::spawn();
   std::atomic<int> resumed{0};
