@@ -55,11 +55,14 @@ task_node* core::next_nested_task(bool const& completed) noexcept {
 // the sweep — after the drain, which acquires the request (its N is in the drained word).
 task_node* core::take_work_locked() noexcept {
   if (!mailbox_.accepting_from_everyone()) draining_seen_ = true;
-  if (timer_node* t = draining_seen_ ? timers_.take_stopped() : timers_.take_due()) return t;
-  if (task_node* n = mailbox_.pop_locked()) return n;
-  if (!mailbox_.take_sweep_request_locked()) return nullptr;
-  sweep_notifiers_locked();
-  return mailbox_.pop_locked();
+  task_node* n = draining_seen_ ? timers_.take_stopped() : timers_.take_due();
+  if (n == nullptr) n = mailbox_.pop_locked();
+  if (n == nullptr && mailbox_.take_sweep_request_locked()) {
+    sweep_notifiers_locked();
+    n = mailbox_.pop_locked();
+  }
+  if (n != nullptr) queued_at_take_ = mailbox_.ready_count_locked() + 1;
+  return n;
 }
 
 // Links the sweep node of every notifier whose pending run's node is not known to be
@@ -171,12 +174,9 @@ core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepte
     : core_(c), where_(where), outer_(c.open_task_), outermost_(c.open_task_ == nullptr) {
   STE_ASSERT(c.is_current());
   if (count_accepted) c.mailbox_.count_accepted();
-  // Accepted and not started, this one included. Its own acceptance is visible here (the
-  // push's release, the drain's acquire); later ones may or may not be: a hint-free
-  // lower bound of the true number, exact whenever nothing is being pushed.
-  std::uint64_t const accepted = c.mailbox_.accepted();
-  std::uint64_t const done = c.stats_.completed() + c.stats_.running();
-  started_ = c.stats_.begin(where_, outermost_, accepted > done ? accepted - done : 0);
+  // For peak_queued: what waited in the FIFO when this task was taken, this one
+  // included (the worker's own count; the inbox is drained into the FIFO whole).
+  started_ = c.stats_.begin(where_, outermost_, c.queued_at_take_);
   c.open_task_ = this;
 }
 

@@ -282,7 +282,9 @@ class core : public std::enable_shared_from_this<core> {
   std::chrono::nanoseconds idle_spin_ = wait_policy::spin_budget;
   bound_registry bound_;
   task_scope* open_task_ = nullptr;  // the innermost task in progress (task_scope)
-  task_stats stats_{config_.stall_threshold > std::chrono::nanoseconds::zero()};
+  std::uint64_t queued_at_take_ = 0;  // the FIFO's length when the last task was taken
+  // Its own cache line: the worker writes it for every task; producers never touch it.
+  alignas(64) task_stats stats_{config_.stall_threshold > std::chrono::nanoseconds::zero()};
 
   // --- Guarded by the desk (registered by any thread, swept and destroyed by the worker).
   intrusive_list<notifier_block, &notifier_block::registry_hook> notifiers_

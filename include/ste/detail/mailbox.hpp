@@ -117,8 +117,10 @@ class mailbox {
   bool unstarted_comeback_targets(core const* self, core** out, std::size_t max,
                                   std::size_t& n) noexcept STE_EXCLUDES(desk_);
 
-  /// Tasks accepted so far (thread::stats()): counted before the push, so a reader that
-  /// sees a task completed sees it accepted. uncount: refused, or withdrawn unstarted.
+  /// Tasks accepted so far (thread::stats()): counted just after the push (off the
+  /// hand-off's path: see accepted_); a reader may see a task completed before its
+  /// producer counted it, and takes the larger of the two. uncount: withdrawn unstarted
+  /// (always after the producer's own count).
   void count_accepted() noexcept { accepted_.fetch_add(1, std::memory_order_relaxed); }
   void uncount_accepted() noexcept { accepted_.fetch_sub(1, std::memory_order_relaxed); }
   std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
@@ -143,6 +145,8 @@ class mailbox {
   /// The next task in acceptance order, unlinked ("started": a withdrawal fails from
   /// here on), or nullptr. Drains the inbox when the FIFO is empty.
   task_node* pop_locked() noexcept STE_REQUIRES(desk_);
+  /// How many drained tasks wait in the FIFO (peak_queued: the worker's view at a take).
+  std::size_t ready_count_locked() const noexcept STE_REQUIRES(desk_) { return ready_.size(); }
   /// Nothing queued (inbox or FIFO), no comeback announced, no sweep asked for.
   bool nothing_pending_locked() const noexcept STE_REQUIRES(desk_);
   /// draining → closed if nothing was pushed meanwhile; false (still open) otherwise.
@@ -214,15 +218,19 @@ class mailbox {
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
-  // Tasks accepted (stats()): a producer's relaxed fetch_add here, on the line its push
-  // CAS holds anyway, before that CAS (whose release publishes it to the worker).
-  std::atomic<std::uint64_t> accepted_{0};
 
   // When join() began: written once (a CAS from unset), after the phase change, by the
   // first one to need it; acq_rel / acquire so that every reader sees the winner's.
   static constexpr std::chrono::steady_clock::rep kNoStopTime =
       std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> stop_time_{kNoStopTime};
+
+  // Tasks accepted (stats()): a producer's relaxed fetch_add right after its push, on a
+  // line of its own — not the inbox's, which the worker is reading then (spinning for
+  // that very push): a second RMW there would pull the line back from it and cost the
+  // hand-off a cache miss each way. With one producer the line stays in its cache. The
+  // worker never reads it; only stats() does.
+  alignas(64) std::atomic<std::uint64_t> accepted_{0};
 
   alignas(64) pi_mutex desk_;
   task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
