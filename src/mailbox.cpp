@@ -41,25 +41,33 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
                             (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
   n.comeback = false;
-  if (!push(n, who, true)) throw_refused_task(name_);
-  count_accepted();  // after the push (stats(), design.md §14)
+  // Counted before the push: after it the task may run and its thread be joined and
+  // freed (the last-touch rule: nothing of the core is touched after the push).
+  count_accepted();
+  if (!push(n, who, true)) {
+    uncount_accepted();
+    throw_refused_task(name_);
+  }
   return ahead;
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
   submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
   n.comeback = false;
-  if (!push(n, who, true)) throw_refused_coroutine(name_);
-  count_accepted();
+  count_accepted();  // before the push: the coroutine may run, end and free us after it
+  if (!push(n, who, true)) {
+    uncount_accepted();
+    throw_refused_coroutine(name_);
+  }
 }
 
 void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
   n.comeback = true;
   n.comeback_of = r;
+  count_accepted();  // before the push (the last-touch rule)
   bool const pushed = push(n, caller::other_thread, false);
   STE_ASSERT(pushed);  // an announced comeback keeps the thread open
   (void)pushed;
-  count_accepted();
 }
 
 void mailbox::link_completion(task_node& n) noexcept {
