@@ -11,9 +11,20 @@
 namespace ste::detail {
 
 core::core(thread_config config, std::uint64_t tag_id)
-    : config_(std::move(config)), tag_id_(tag_id) {}
+    : config_(std::move(config)), tag_id_(tag_id) {
+  register_core(*this);
+}
 
-core::~core() = default;
+core::~core() { unregister_core(*this); }
+
+void core::inherit_in_child() noexcept {
+  inherited_ = true;
+  mailbox_.close_in_child();
+  // Owned for ever: its values belong to a thread of the parent, and nothing of it may
+  // be destroyed here. Null when the last owner was destroying it at the fork: nobody
+  // here refers to it then.
+  keep_alive_ = weak_from_this().lock();
+}
 
 std::string core::describe() const {
   std::ostringstream out;
@@ -62,6 +73,10 @@ void core::unregister_bound(bound_entry& e) noexcept {
 }
 
 void core::register_notifier(notifier_block& b) {
+  if (inherited_) {  // its desk may be held by a thread of the parent
+    notifier_block::discard(&b);
+    throw_refused_task(config_.name, stop_cause::fork);
+  }
   {
     guard lock(mailbox_.desk());
     // Under the desk, as the close is: registered before it, the block is destroyed by

@@ -21,6 +21,15 @@ intrusive_list<wait_state, &wait_state::blocked_hook> blocked STE_GUARDED_BY(edg
 // so that a stale cycle between other threads cannot trap a walk.
 constexpr int kWalkBudget = 4096;
 
+}  // namespace
+
+void forget_blocked_in_child() noexcept {
+  while (blocked.pop_front() != nullptr) {
+  }
+}
+
+namespace {
+
 bool is_blocked(core const* c) STE_REQUIRES(edge_mutex()) {
   bool found = false;
   blocked.for_each([&](wait_state const& w) { found = found || w.owner == c; });

@@ -60,21 +60,59 @@ void throw_empty_handle(std::string_view operation) {
                       "start a thread with ste::spawn() or ste::builder().build()");
 }
 
-void throw_refused_task(std::string const& thread_name) {
-  throw stopped_error("ste: the thread " + quoted(thread_name) +
-                      " no longer accepts work (it was joined or is being joined); the "
-                      "task did not run");
+namespace {
+// "the thread "x" no longer accepts work (why)": the common start of every refusal.
+std::string no_longer_accepts(std::string const& thread_name, stop_cause cause) {
+  std::string const start = "ste: the thread " + quoted(thread_name);
+  switch (cause) {
+    case stop_cause::exit:
+      return start + " has exited and no longer accepts work (one of its tasks ended the OS "
+                     "thread: pthread_exit or thread cancellation; start a new ste thread)";
+    case stop_cause::fork:
+      return start + " belongs to the parent process and does not run here: this process "
+                     "is a child made by fork(), which copies no thread (start a new ste "
+                     "thread in the child)";
+    case stop_cause::join:
+      break;
+  }
+  return start + " no longer accepts work (it was joined or is being joined)";
+}
+}  // namespace
+
+void throw_refused_task(std::string const& thread_name, stop_cause cause) {
+  throw stopped_error(no_longer_accepts(thread_name, cause) + "; the task did not run");
 }
 
-void throw_refused_coroutine(std::string const& thread_name) {
-  throw stopped_by_join("ste: the thread " + quoted(thread_name) +
-                        " no longer accepts work (it was joined or is being joined); the "
-                        "coroutine cannot move to it");
+void throw_refused_coroutine(std::string const& thread_name, stop_cause cause) {
+  std::string what = no_longer_accepts(thread_name, cause) + "; the coroutine cannot move to it";
+  // Only join's refusal is the quiet end of a spawned coroutine.
+  if (cause == stop_cause::join) throw stopped_by_join(what);
+  throw stopped_error(what);
 }
 
-void throw_refused_comeback(std::string const& thread_name) {
-  throw stopped_error("ste: the thread " + quoted(thread_name) +
-                      " no longer accepts work; the coroutine cannot come back to it");
+void throw_refused_comeback(std::string const& thread_name, stop_cause cause) {
+  throw stopped_error(no_longer_accepts(thread_name, cause) +
+                      "; the coroutine cannot come back to it");
+}
+
+std::exception_ptr task_ended_thread(std::string const& thread_name) noexcept {
+  try {
+    throw stopped_error("ste: the task ended the OS thread of " + quoted(thread_name) +
+                        " (pthread_exit or thread cancellation) before it returned; the "
+                        "thread ran what it had accepted and stopped: start a new ste thread");
+  } catch (...) {
+    return std::current_exception();  // std::bad_alloc, if composing the message failed
+  }
+}
+
+std::exception_ptr prelude_ended_thread(std::string const& thread_name) noexcept {
+  try {
+    throw stopped_error("ste::builder::build: the prelude ended the OS thread of " +
+                        quoted(thread_name) +
+                        " (pthread_exit or thread cancellation); no thread was started");
+  } catch (...) {
+    return std::current_exception();
+  }
 }
 
 void throw_timeout() {
@@ -88,7 +126,11 @@ void throw_nan_duration() {
       "ste: the duration is NaN, which names no point in time; pass a finite duration");
 }
 
-void throw_refused_timer(std::string const& thread_name, char const* operation) {
+void throw_refused_timer(std::string const& thread_name, char const* operation,
+                         stop_cause cause) {
+  if (cause != stop_cause::join)
+    throw stopped_error(no_longer_accepts(thread_name, cause) + "; " + operation +
+                        " scheduled nothing");
   throw stopped_error(std::string("ste: ") + operation + " refused: the thread " +
                       quoted(thread_name) +
                       " is being joined or was joined, and join() does not wait for "

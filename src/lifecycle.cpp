@@ -68,6 +68,8 @@ std::uint64_t next_tag_id() noexcept {
 
 core* current_core() noexcept { return tls_current_core; }
 
+void forget_current_core_in_child() noexcept { tls_current_core = nullptr; }
+
 void core::thread_main(void* p) noexcept {
   auto* s = static_cast<startup*>(p);
   std::shared_ptr<core> self = s->self;  // the worker's own reference
@@ -124,6 +126,7 @@ std::shared_ptr<core> core::start(thread_config config) {
 }
 
 void core::join() {
+  if (inherited_) return;  // the child of a fork: no thread to join, nothing to wait for
   if (is_current()) throw_join_on_itself();
   guard lock(lifecycle_.lock());
   if (!lifecycle_.attached_locked()) return;  // already joined (or detached)
@@ -133,6 +136,7 @@ void core::join() {
 }
 
 void core::join_or_detach() noexcept {
+  if (inherited_) return;  // the child of a fork: the join mutex may be held by the parent's
   if (!is_current()) {
     try {
       join();

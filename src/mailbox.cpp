@@ -46,7 +46,7 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
   count_accepted();
   if (!push(n, who, true)) {
     uncount_accepted();
-    throw_refused_task(name_);
+    throw_refused_task(name_, cause());
   }
   return ahead;
 }
@@ -57,7 +57,7 @@ void mailbox::link_coroutine(task_node& n, caller who) {
   count_accepted();  // before the push: the coroutine may run, end and free us after it
   if (!push(n, who, true)) {
     uncount_accepted();
-    throw_refused_coroutine(name_);
+    throw_refused_coroutine(name_, cause());
   }
 }
 
@@ -135,7 +135,7 @@ bool mailbox::withdraw(task_node& n) noexcept {
 
 bool mailbox::announce_comeback(comeback_record* r, caller who) {
   guard lock(desk_);
-  if (!open_to(phase_of(load_acquire()), who)) throw_refused_comeback(name_);
+  if (!open_to(phase_of(load_acquire()), who)) throw_refused_comeback(name_, cause());
   comebacks_.announce(r);
   // Read with the announcement in one critical section: a joiner counts itself here
   // before its walk reads our records, so either it sees r or we see it.

@@ -48,6 +48,7 @@ void notifier_block::discard(notifier_block* b) noexcept {
 
 bool notifier_block::notify() const noexcept {
   core& c = *core_;
+  if (c.inherited()) return false;  // the child of a fork: no claim, no push, no wake-up
   // Refused at once when closed to the caller (nothing changes); the decisive check
   // comes after the state CAS below, or is the push's own.
   if (!c.accepts_work()) return false;
@@ -189,6 +190,9 @@ void notifier_block::destroy_by_join() noexcept {
 
 void notifier_block::release(notifier_block* b) noexcept {
   core& c = *b->core_;
+  // The child of a fork: f belongs to the parent's thread and is not destroyed here; the
+  // block is left as it is (a run may be in progress there for ever).
+  if (c.inherited()) return;
   // C first: no run starts after this (every claim checks it), so a pending run is
   // withdrawn whichever way the block ends.
   b->state_.fetch_or(kClosed, kSeqCst);

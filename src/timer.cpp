@@ -84,13 +84,13 @@ void core::schedule_timer(timer_block& b, char const* operation) {
   try {
     if (is_current()) {
       // Refused once join() started, even here: join() does not wait for deadlines.
-      if (!mailbox_.accepting_from_everyone()) throw_refused_timer(config_.name, operation);
+      if (!mailbox_.accepting_from_everyone()) throw_refused_timer(config_.name, operation, mailbox_.cause());
       b.arm_on_thread();
       return;
     }
     // Refused by the push itself once join() started (exact: the phase is in the word).
     if (!mailbox_.try_link(b.message(), mailbox::caller::other_thread))
-      throw_refused_timer(config_.name, operation);
+      throw_refused_timer(config_.name, operation, mailbox_.cause());
   } catch (...) {
     timer_block::discard(&b);
     throw;
@@ -225,6 +225,8 @@ void timer_block::destroy_callable() noexcept {
 
 bool timer_block::cancel() {
   core& c = *core_;
+  // The child of a fork: nothing runs here, and a run in progress never ends.
+  if (c.inherited()) return false;
   if (c.is_current()) return cancel_on_thread();
   std::uint32_t s = state_.load(kSeqCst);
   for (;;) {

@@ -123,12 +123,25 @@ class watchdog {
 };
 
 // Never destroyed: a ste thread with static storage may end after other statics.
-watchdog& the_watchdog() {
-  static watchdog* const w = new watchdog;
-  return *w;
+// Replaced (the old one leaked) only in the child of a fork, while it has one thread.
+watchdog*& the_watchdog_pointer() {
+  static watchdog* w = new watchdog;
+  return w;
 }
 
+watchdog& the_watchdog() { return *the_watchdog_pointer(); }
+
 }  // namespace
+
+void forget_watchdog_in_child() noexcept {
+  // Its mutex or list may be in the middle of a change by a thread that does not exist
+  // here, and its thread is gone: a new one, or none if that cannot be allocated (then
+  // the old one stays, usable only if it was idle — the best left to do).
+  try {
+    the_watchdog_pointer() = new watchdog;
+  } catch (...) {
+  }
+}
 
 void watch(core& c) { the_watchdog().watch(c); }
 void unwatch(core& c) noexcept { the_watchdog().unwatch(c); }

@@ -13,14 +13,22 @@ namespace ste::detail {
 
 void core::run(postlude_policy postlude) noexcept {
   STE_ASSERT(is_current());
-  while (task_node* n = next_task()) run_one(n);
+  while (task_node* n = next_task()) {
+    run_one(n);
+    // A task called fork() and this is the child, back in the copy of the loop: the
+    // thread does not exist here; it ends now, running and destroying nothing more.
+    if (inherited_) return;
+  }
   destroy_notifiers();  // closed: no run starts any more
   if (postlude == postlude_policy::run) run_postlude();
 }
 
 void core::run_nested(bool const& completed) noexcept {
   STE_ASSERT(is_current());
-  while (task_node* n = next_nested_task(completed)) run_one(n);
+  while (task_node* n = next_nested_task(completed)) {
+    run_one(n);
+    if (inherited_) return;  // the child of a fork from a task (see run)
+  }
 }
 
 // The next task or due timer; nullptr once drained and closed for good.
@@ -204,6 +212,8 @@ void note_task_withdrawn() noexcept {
 }
 
 ste::thread_stats core::stats() const noexcept {
+  // The child of a fork: the worker may have stopped inside a write of the sequence lock.
+  if (inherited_) return {};
   // completed first (acquire), then accepted: every task seen completed is seen accepted.
   task_stats::snapshot const s = stats_.read();
   std::uint64_t const accepted = mailbox_.accepted();

@@ -35,6 +35,7 @@
 #include "ste/detail/lifecycle.hpp"
 #include "ste/detail/mailbox.hpp"
 #include "ste/detail/notifier_block.hpp"
+#include "ste/detail/process.hpp"
 #include "ste/detail/guard.hpp"
 #include "ste/detail/task_node.hpp"
 #include "ste/detail/task_stats.hpp"
@@ -65,6 +66,9 @@ class core;
 
 /// The core of the ste thread running the caller, or nullptr off every ste thread.
 core* current_core() noexcept;
+/// The child's fork handler: the thread that called fork() runs no core in the child,
+/// even if it was a ste thread in the parent (its tasks' bound<T> accesses then throw).
+void forget_current_core_in_child() noexcept;
 
 class core : public std::enable_shared_from_this<core> {
  public:
@@ -173,6 +177,17 @@ class core : public std::enable_shared_from_this<core> {
   void link_comeback(task_node& n, comeback_record* r) noexcept { mailbox_.link_comeback(n, r); }
   /// Links the completion of a block_on running on this thread. Never refused.
   void link_completion(task_node& n) noexcept { mailbox_.link_completion(n); }
+
+  // --- The process (src/process.cpp; docs/design.md §15). ---------------------------
+
+  /// Whether this core was copied into a child process by fork(): its thread exists in
+  /// the parent only. Then every operation is refused or returns at once, none waits,
+  /// and nothing it holds is destroyed. Never changes in the process that made it.
+  bool inherited() const noexcept { return inherited_; }
+  /// The child's fork handler only (the child has one thread).
+  void inherit_in_child() noexcept;
+  /// The registry's link (guarded by its mutex).
+  list_hook<core> process_hook;
 
   // --- Lifecycle (src/lifecycle.cpp). -------------------------------------------------
 
@@ -292,6 +307,12 @@ class core : public std::enable_shared_from_this<core> {
 
   // --- Deadlock edges: guarded by edge_mutex. ---------------------------------------
   wait_state waits_{this};
+
+  // --- The process: written only by the child's fork handler, while the child has one
+  // thread (threads started later see it through pthread_create); in the process that
+  // made the core, never written after construction, so reads need no order.
+  bool inherited_ = false;
+  std::shared_ptr<core> keep_alive_;  // in the child: the core is never destroyed there
 };
 
 }  // namespace ste::detail

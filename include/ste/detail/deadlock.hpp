@@ -25,6 +25,9 @@ class core;
 /// static: initialised on first use, so ste threads made during static initialisation
 /// find it ready.
 mutex& edge_mutex() noexcept;
+/// The child's fork handler, with the edge mutex held: the blocked threads of the parent
+/// do not exist here (docs/design.md §15).
+void forget_blocked_in_child() noexcept STE_REQUIRES(edge_mutex());
 
 enum class wait_kind : std::uint8_t {
   task,   // waits for a task (or coroutine) to run on the target

@@ -33,6 +33,7 @@
 #include "ste/detail/comebacks.hpp"
 #include "ste/detail/pi_mutex.hpp"
 #include "ste/detail/task_node.hpp"
+#include "ste/detail/throw.hpp"
 #include "ste/detail/tsa.hpp"
 
 namespace ste::detail {
@@ -94,6 +95,17 @@ class mailbox {
   std::chrono::steady_clock::time_point stop_time() noexcept;
   /// Whether the postlude has started (nothing can be bound any more).
   bool closed() const noexcept { return phase_of(load_acquire()) == phase::closed; }
+  /// Why the thread no longer accepts work (for refusal messages): join unless
+  /// end_by(exit) or close_in_child said otherwise.
+  stop_cause cause() const noexcept { return cause_.load(std::memory_order_relaxed); }
+  /// The worker, before its own stop_accepting, when a task ended the OS thread.
+  void end_by(stop_cause cause) noexcept { cause_.store(cause, std::memory_order_relaxed); }
+  /// The child's fork handler (one thread in the process, none of the parent's threads
+  /// exists): closed for good, the pushed nodes (parent threads' records) forgotten.
+  void close_in_child() noexcept {
+    cause_.store(stop_cause::fork, std::memory_order_relaxed);
+    inbox_.store(static_cast<std::uintptr_t>(phase::closed), std::memory_order_relaxed);
+  }
 
   // --- A timed submitter whose deadline passed: takes the desk. ----------------------
 
@@ -218,6 +230,11 @@ class mailbox {
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
+  // Why the phase left running (refusal messages only): written before the phase change
+  // by end_by (the worker) or while the child of a fork has one thread; read relaxed
+  // after a refusal. A stale read can only name join, the usual cause: a message, never
+  // a decision, depends on it.
+  std::atomic<stop_cause> cause_{stop_cause::join};
 
   // When join() began: written once (a CAS from unset), after the phase change, by the
   // first one to need it; acq_rel / acquire so that every reader sees the winner's.

@@ -20,14 +20,29 @@ namespace ste::detail {
 class core;
 enum class wait_kind : std::uint8_t;
 
+// Why a thread no longer accepts work: the refusal messages say which.
+enum class stop_cause : std::uint8_t {
+  join,  // join() (or the last handle) stopped it: the usual end
+  exit,  // one of its tasks ended the OS thread (pthread_exit, cancellation)
+  fork,  // this process is a child made by fork(): the thread exists in the parent only
+};
+
 // --- Handing work over ------------------------------------------------------------
 [[noreturn]] void throw_empty_handle(std::string_view operation);
-[[noreturn]] void throw_refused_task(std::string const& thread_name);
-[[noreturn]] void throw_refused_coroutine(std::string const& thread_name);
-[[noreturn]] void throw_refused_comeback(std::string const& thread_name);
+[[noreturn]] void throw_refused_task(std::string const& thread_name,
+                                     stop_cause cause = stop_cause::join);
+[[noreturn]] void throw_refused_coroutine(std::string const& thread_name,
+                                          stop_cause cause = stop_cause::join);
+[[noreturn]] void throw_refused_comeback(std::string const& thread_name,
+                                         stop_cause cause = stop_cause::join);
 [[noreturn]] void throw_timeout();
 [[noreturn]] void throw_nan_duration();
-[[noreturn]] void throw_refused_timer(std::string const& thread_name, char const* operation);
+[[noreturn]] void throw_refused_timer(std::string const& thread_name, char const* operation,
+                                      stop_cause cause = stop_cause::join);
+/// The stopped_error a submitter gets when its own task ended the OS thread.
+std::exception_ptr task_ended_thread(std::string const& thread_name) noexcept;
+/// The stopped_error build() throws when the prelude ended the OS thread.
+std::exception_ptr prelude_ended_thread(std::string const& thread_name) noexcept;
 [[noreturn]] void throw_bad_period(char const* why);
 [[noreturn]] void throw_bad_threshold(char const* why);
 [[noreturn]] void throw_cancel_deadlock(std::string const& thread_name);

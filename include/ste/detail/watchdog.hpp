@@ -18,5 +18,8 @@ void watch(core& c);
 /// one, stops and joins the watchdog (the watchdog thread itself, from a handler, only
 /// tells it to stop). Never throws.
 void unwatch(core& c) noexcept;
+/// The child's fork handler: the watchdog thread does not exist there. The next watch()
+/// starts a new one (the old watchdog is left as it was, never touched again).
+void forget_watchdog_in_child() noexcept;
 
 }  // namespace ste::detail
