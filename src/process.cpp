@@ -3,6 +3,7 @@
 // docs/design.md §15; verify/spin/fork.pml).
 #include "ste/detail/process.hpp"
 
+#include <new>
 #include <system_error>
 
 #include "ste/detail/core.hpp"
@@ -21,15 +22,17 @@ namespace ste::detail {
 
 namespace {
 
-// Every core from its construction to its destruction. Never destroyed: a ste thread
-// with static storage may be destroyed after this file's statics.
+// Every core from its construction to its destruction. Never destroyed (a ste thread
+// with static storage may be destroyed after this file's statics), and built in place:
+// no allocation, so that making a core fails only where it says it may.
 struct registry {
   mutex lock;
   intrusive_list<core, &core::process_hook> cores STE_GUARDED_BY(lock);
 };
 
 registry& the_registry() noexcept {
-  static registry* const r = new registry;
+  alignas(registry) static unsigned char storage[sizeof(registry)];
+  static registry* const r = ::new (static_cast<void*>(storage)) registry;
   return *r;
 }
 
