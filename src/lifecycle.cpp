@@ -9,6 +9,7 @@
 #include "os_thread.hpp"
 #include "realtime.hpp"
 #include "ste/detail/core.hpp"
+#include "ste/detail/forced_unwind.hpp"
 #include "ste/detail/throw.hpp"
 #include "ste/detail/watchdog.hpp"
 
@@ -70,10 +71,21 @@ core* current_core() noexcept { return tls_current_core; }
 
 void forget_current_core_in_child() noexcept { tls_current_core = nullptr; }
 
-void core::thread_main(void* p) noexcept {
+void core::thread_main(void* p) {
   auto* s = static_cast<startup*>(p);
   std::shared_ptr<core> self = s->self;  // the worker's own reference
   tls_current_core = self.get();
+  // However the thread ends — its loop returns, or pthread_exit / cancellation unwinds
+  // it (forced_unwind.hpp) — it lets go of the watchdog (the last one joins it) and is
+  // no longer the current core. Not in the child of a fork (the watchdog there is new).
+  struct thread_end {
+    core& c;
+    ~thread_end() {
+      if (c.config_.stall_threshold > std::chrono::nanoseconds::zero() && !c.inherited_)
+        unwatch(c);
+      tls_current_core = nullptr;
+    }
+  } const end{*self};
   os_thread::set_current_name(self->config_.name);
   // The CPUs and real-time scheduling come first, so that the prelude already runs with
   // them; the scope leaves them (Windows: the MMCSS task) as the thread exits.
@@ -88,6 +100,16 @@ void core::thread_main(void* p) noexcept {
   if (!s->error && self->config_.prelude) {
     try {
       self->config_.prelude();
+    } catch (forced_unwind&) {
+      // The prelude ended the OS thread: build() throws stopped_error, and what the
+      // prelude posted still runs (as for a prelude that throws) before the unwind ends
+      // the thread.
+      s->error = prelude_ended_thread(self->config_.name);
+      s->started.signal();  // the last touch of the handshake
+      self->mailbox_.end_by(stop_cause::exit);
+      self->mailbox_.stop_accepting();
+      self->run(postlude_policy::skip);
+      throw;
     } catch (...) {
       s->error = std::current_exception();
     }
@@ -99,9 +121,6 @@ void core::thread_main(void* p) noexcept {
   // prelude only.
   if (failed) self->mailbox_.stop_accepting();
   self->run(failed ? postlude_policy::skip : postlude_policy::run);
-  // The last task ended: the watchdog lets go of this thread (joined with the last one).
-  if (self->config_.stall_threshold > std::chrono::nanoseconds::zero()) unwatch(*self);
-  tls_current_core = nullptr;
 }
 
 std::shared_ptr<core> core::start(thread_config config) {

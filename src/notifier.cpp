@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "ste/detail/core.hpp"
+#include "ste/detail/forced_unwind.hpp"
 #include "ste/detail/wait.hpp"
 #include "ste/errors.hpp"
 
@@ -139,6 +140,15 @@ void notifier_block::run_claimed() {
     core::task_scope scope(c, node_.where, true);  // a notifier run is a task (stats)
     try {
       call_(this);
+    } catch (forced_unwind&) {
+      // f ended the OS thread: the run is over (the worker finishes the thread, and its
+      // pass destroys f unless reset() from inside f orphaned the block).
+      running_ = false;
+      if (orphaned_) {
+        destroy_callable();
+        free_block();
+      }
+      throw;
     } catch (...) {
       error = std::current_exception();
     }

@@ -14,6 +14,7 @@
 
 #include "ste/detail/core.hpp"
 #include "ste/detail/deadlock.hpp"
+#include "ste/detail/forced_unwind.hpp"
 #include "ste/detail/wait.hpp"
 #include "ste/errors.hpp"
 
@@ -149,7 +150,7 @@ void timer_block::on_expire(task_node* n) {
 
 // Due (or, once join() started, taken as stopped): run unless cancelled — or, during
 // join(), unless it is periodic or its deadline came after join() began.
-void timer_block::expire(bool stopped) noexcept {
+void timer_block::expire(bool stopped) {
   core& c = *core_;
   bool const joining = stopped || !c.accepting_from_everyone();
   bool const may_run = !joining || (!periodic() && entry_.deadline <= c.join_started_at());
@@ -165,11 +166,14 @@ void timer_block::expire(bool stopped) noexcept {
   run_and_rearm();
 }
 
-void timer_block::run_and_rearm() noexcept {
+void timer_block::run_and_rearm() {
   core& c = *core_;
   try {
     core::task_scope scope(c, message_.where, true);  // a timer run is a task (stats)
     call_(this);
+  } catch (forced_unwind&) {
+    end_run_for_good();  // f ended the OS thread: no further run, a canceller returns
+    throw;               // the worker finishes the thread (core::run_one)
   } catch (...) {
     c.report_error(std::current_exception(), error_source::timer,
                    message_.where);  // a periodic goes on
@@ -196,6 +200,10 @@ void timer_block::run_and_rearm() noexcept {
       }
     }
   }
+  end_run_for_good();
+}
+
+void timer_block::end_run_for_good() noexcept {
   // Done for good. The callable goes first, while the word still says running, so a
   // canceller waiting for this run returns only after it is destroyed.
   destroy_callable();

@@ -7,12 +7,14 @@
 #include <exception>
 
 #include "ste/detail/core.hpp"
+#include "ste/detail/forced_unwind.hpp"
 #include "ste/detail/throw.hpp"
 
 namespace ste::detail {
 
-void core::run(postlude_policy postlude) noexcept {
+void core::run(postlude_policy postlude) {
   STE_ASSERT(is_current());
+  postlude_ = postlude;
   while (task_node* n = next_task()) {
     run_one(n);
     // A task called fork() and this is the child, back in the copy of the loop: the
@@ -23,7 +25,7 @@ void core::run(postlude_policy postlude) noexcept {
   if (postlude == postlude_policy::run) run_postlude();
 }
 
-void core::run_nested(bool const& completed) noexcept {
+void core::run_nested(bool const& completed) {
   STE_ASSERT(is_current());
   while (task_node* n = next_nested_task(completed)) {
     run_one(n);
@@ -157,10 +159,13 @@ void core::sleep_until_woken_locked(std::uintptr_t seen) noexcept {
   mailbox_.end_sleep_locked();
 }
 
-void core::run_one(task_node* n) noexcept {
+void core::run_one(task_node* n) {
   if (n->accounting == task_accounting::by_node) {  // counts its own run, if any
     try {
       n->invoke(n);
+    } catch (forced_unwind&) {
+      finish_after_exit();
+      throw;
     } catch (...) {
       report_error(std::current_exception(), error_source::posted_task, {});
     }
@@ -170,6 +175,12 @@ void core::run_one(task_node* n) noexcept {
   task_scope scope(*this, n->where, n->accounting == task_accounting::by_worker);
   try {
     n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
+  } catch (forced_unwind&) {
+    // The task ended the OS thread (its record has been settled). Its scope ends
+    // first, so that the drain below counts and times tasks of its own.
+    scope.close();
+    finish_after_exit();
+    throw;  // the thread ends (core::thread_main)
   } catch (...) {
     // Only fire-and-forget records throw (blocking ones hand their exception back).
     report_error(std::current_exception(), error_source::posted_task, scope.where());
@@ -230,10 +241,33 @@ ste::thread_stats core::stats() const noexcept {
   return out;
 }
 
-void core::run_postlude() noexcept {
+// A task ended the OS thread (pthread_exit, cancellation: forced_unwind.hpp). We are
+// still on the worker's stack, inside run_one's handler: do what join() would — stop
+// accepting (the same phase change, so every hand-off accepted before it runs and every
+// one after it is refused, with a message saying why), run what was accepted, close,
+// destroy the values and notifiers, run the postlude — and let the unwind go on. Once:
+// the handlers of the outer tasks of a nested loop come here too. verify/spin/ste.pml
+// (-DEXIT=1) checks it.
+void core::finish_after_exit() {
+  STE_ASSERT(is_current());
+  if (exiting_) return;
+  exiting_ = true;
+  mailbox_.end_by(stop_cause::exit);  // before the phase change: refusals say why
+  mailbox_.stop_accepting();
+  run(postlude_);
+}
+
+std::exception_ptr task_ended_thread_error() noexcept {
+  core* const c = current_core();
+  return task_ended_thread(c != nullptr ? c->name() : std::string());
+}
+
+void core::run_postlude() {
   if (!config_.postlude) return;
   try {
     config_.postlude();
+  } catch (forced_unwind&) {
+    throw;  // the postlude ended the OS thread: everything else is done already
   } catch (...) {
     report_error(std::current_exception(), error_source::postlude, {});
   }

@@ -209,7 +209,9 @@ class core : public std::enable_shared_from_this<core> {
   void check_can_sleep() const;
   /// Runs tasks and timers on the thread itself until `completed` becomes true (the
   /// nested loop behind block_on on the thread itself).
-  void run_nested(bool const& completed) noexcept;
+  /// Not noexcept: a task that ends the OS thread (forced_unwind.hpp) unwinds through it
+  /// once the thread is finished.
+  void run_nested(bool const& completed);
   /// Hands an exception nobody waits for to on_error (on the calling thread), with
   /// where its task was handed over (empty for the postlude).
   void report_error(std::exception_ptr e, error_source source, ste::site const& where) noexcept;
@@ -229,9 +231,10 @@ class core : public std::enable_shared_from_this<core> {
     /// The task ends now (idempotent); `ran`: false for one that never started.
     void end(bool ran) noexcept;
     ste::site const& where() const noexcept { return where_; }
+    /// Ends the task and leaves it (idempotent; the destructor does it otherwise).
+    void close() noexcept;
 
    private:
-    void close() noexcept;
 
     core& core_;
     ste::site const where_;
@@ -270,8 +273,10 @@ class core : public std::enable_shared_from_this<core> {
   }
 
   // The worker loop (src/worker.cpp), in named steps.
-  static void thread_main(void* startup) noexcept;
-  void run(postlude_policy postlude) noexcept;
+  // Not noexcept (thread_main, run, run_one, run_postlude): a task, the prelude or the
+  // postlude that ends the OS thread unwinds through them (forced_unwind.hpp).
+  static void thread_main(void* startup);
+  void run(postlude_policy postlude);
   task_node* next_task() noexcept;
   task_node* next_nested_task(bool const& completed) noexcept;
   // With the desk held; the last three drop and retake it inside.
@@ -280,8 +285,10 @@ class core : public std::enable_shared_from_this<core> {
   void wait_for_work_locked() noexcept STE_REQUIRES(mailbox_.desk());
   void sleep_until_woken_locked(std::uintptr_t seen) noexcept STE_REQUIRES(mailbox_.desk());
   void adapt_idle_spin(std::chrono::nanoseconds idle) noexcept;
-  void run_one(task_node* n) noexcept;
-  void run_postlude() noexcept;
+  void run_one(task_node* n);
+  void run_postlude();
+  // A task ended the OS thread: still on the worker's stack, do what join() would.
+  void finish_after_exit();
   void sweep_notifiers_locked() noexcept STE_REQUIRES(mailbox_.desk());
   void destroy_notifiers() noexcept;
 
@@ -293,6 +300,8 @@ class core : public std::enable_shared_from_this<core> {
   // --- The worker thread only. ------------------------------------------------------
   timer_heap timers_;
   bool draining_seen_ = false;  // the worker saw join() start (the phase left running)
+  bool exiting_ = false;        // a task ended the OS thread: finish_after_exit runs
+  postlude_policy postlude_ = postlude_policy::run;  // what run() was asked to do
   // How long the worker spins when idle before it sleeps (adapt_idle_spin).
   std::chrono::nanoseconds idle_spin_ = wait_policy::spin_budget;
   bound_registry bound_;

@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ste/detail/forced_unwind.hpp"
 #include "ste/detail/intrusive_list.hpp"
 #include "ste/site.hpp"
 #include "ste/detail/wait.hpp"
@@ -146,13 +147,19 @@ class completion {
   std::atomic<std::uint32_t> state_{kPending};
 };
 
+/// The stopped_error a submitter gets when its own task ended the OS thread of the ste
+/// thread running the caller (pthread_exit, cancellation: see forced_unwind.hpp).
+std::exception_ptr task_ended_thread_error() noexcept;
+
 /// Where a blocking call's result waits for its caller: a value, a reference, nothing
 /// (void), or the exception the task threw. No allocation of its own.
 template <class R>
 class result_slot {
  public:
+  /// Runs f; its exception is kept for take(). A forced unwind (f ended the OS thread)
+  /// leaves a stopped_error and goes on.
   template <class F>
-  void run(F&& f) noexcept {
+  void run(F&& f) {
     try {
       if constexpr (std::is_void_v<R>) {
         std::invoke(f);
@@ -162,6 +169,9 @@ class result_slot {
       } else {
         value_.emplace(std::invoke(f));
       }
+    } catch (forced_unwind&) {
+      error_ = task_ended_thread_error();
+      throw;
     } catch (...) {
       error_ = std::current_exception();
     }
@@ -226,8 +236,13 @@ struct submit_record final : blocking_node {
       note_task_withdrawn();  // it never runs: not counted
       self->expired = true;   // published by signal()'s release, like a result
     } else {
-      self->result.run(
-          [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+      try {
+        self->result.run(
+            [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+      } catch (forced_unwind&) {
+        self->done.signal();  // its submitter gets stopped_error; the last touch
+        throw;                // the worker finishes the thread (core::run_one)
+      }
     }
     self->done.signal();  // the last touch: *self may be gone after this line
   }
@@ -260,6 +275,13 @@ struct posted_record final : task_node {
     std::exception_ptr call_error;
     try {
       std::invoke(std::move(self->f));
+    } catch (forced_unwind&) {
+      // f ended the OS thread: the block goes, then the worker finishes the thread.
+      try {
+        delete self;
+      } catch (...) {  // f's destructor threw too: nobody can be told any more
+      }
+      throw;
     } catch (...) {
       call_error = std::current_exception();
     }

@@ -87,8 +87,11 @@ class timer_block {
   static void on_message(task_node* n);
   static void on_expire(task_node* n);
   void arm() noexcept;
-  void expire(bool stopped) noexcept;
-  void run_and_rearm() noexcept;
+  // Not noexcept: a callable that ends the OS thread unwinds through them, once its run
+  // is ended for good (forced_unwind.hpp).
+  void expire(bool stopped);
+  void run_and_rearm();
+  void end_run_for_good() noexcept;  // running → done: f destroyed, a canceller woken
   void finish() noexcept;
   void destroy_callable() noexcept;
   void release_ref() noexcept;
