@@ -12,7 +12,7 @@ OPS = ["submit", "submit_throw", "submit_throw_int", "post", "post_throw", "busy
        "submit_for", "submit_until", "destroy", "join", "join_in_task", "bound_make",
        "bound_reset", "bound_get", "local_thread", "nested", "block_on", "submit_async",
        "submit_async_plain", "spawn", "schedule_plain", "empty_handle", "tags",
-       "post_after", "post_every", "timer_cancel", "timer_drop"]
+       "post_after", "post_every", "timer_cancel", "timer_drop", "fork"]
 OP = {name: i for i, name in enumerate(OPS)}
 
 
@@ -64,6 +64,12 @@ def main():
           ("join", 0), ("timer_cancel", 0x00), ("timer_cancel", 0x44), ("post_after", 0x01),
           ("join", 1), ("timer_cancel", 0x05), ("post_every", 0x52), ("timer_cancel", 0x46),
           ("join", 2), ("timer_cancel", 0x0A), ("timer_drop", 0x08)])
+    # Forks taken while the other drivers hand work over, make values and timers, join.
+    seeds["fork-race"] = config(3, 3) + ops(
+        *[(n, a) for n, a in [("busy", 0x7F), ("submit", 0), ("post", 1), ("bound_make", 0),
+                              ("fork", 0), ("submit_for", 30), ("post_after", 0x41),
+                              ("spawn", 0x60), ("fork", 1), ("block_on", 0x41), ("join", 2),
+                              ("submit_async", 0x04), ("fork", 2), ("local_thread", 0)]])
     seeds["timers-cancel-race"] = config(1, 3) + ops(
         *[("post_every", 0x00), ("timer_cancel", 0x00), ("post_after", 0x04), ("timer_cancel", 0x04),
           ("post_after", 0x88), ("timer_cancel", 0x48)] * 5)

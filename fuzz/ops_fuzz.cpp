@@ -52,6 +52,27 @@
 #if defined(__linux__)
 #include <dirent.h>
 #endif
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#endif
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STE_FUZZ_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define STE_FUZZ_TSAN 1
+#endif
+#if defined(STE_FUZZ_TSAN)
+// TSan's default ends a child of a multi-threaded fork that starts a thread; the fork
+// operation's child starts one (new ste threads work there).
+extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+#endif
 
 namespace {
 
@@ -355,6 +376,7 @@ enum op : std::uint8_t {
   op_post_every,
   op_timer_cancel,
   op_timer_drop,
+  op_fork,
   op_count
 };
 
@@ -468,6 +490,7 @@ class driver {
       case op_post_every: return post_timer(o, true);
       case op_timer_cancel: return timer_cancel(o);
       case op_timer_drop: return timer_drop(o);
+      case op_fork: return fork_child(o);
       case op_count: return;  // not an operation: codes are taken modulo op_count
     }
     // clang-format on
@@ -793,6 +816,77 @@ class driver {
   // Lets go of the handle: the timer runs on as if it were there.
   void timer_drop(operands const& o) { timer_at(o).handle = ste::timer{}; }
 
+  // --- fork ---------------------------------------------------------------------------
+
+  // The child of a fork taken while the other drivers are in the middle of their
+  // operations: no ste thread exists there (SPEC "Process lifetime"). It checks every
+  // inherited handle — hand-offs refused saying the thread belongs to the parent, join()
+  // at once, bound values throw wrong_thread (and are not destroyed: the child leaves
+  // with _exit, and a destruction there would be a hand-off), cancel() false — and that
+  // a new ste thread works, then leaves. A violation aborts the child; the parent reports
+  // it. The child runs under an alarm: a hang there ends it with SIGALRM, reported too.
+  // At most kMaxForksPerDriver per driver (a fork of a big process costs ~1 ms).
+  void fork_child([[maybe_unused]] operands const& o) {
+#if !defined(_WIN32)
+    if (forks_++ >= kMaxForksPerDriver) return;
+    pid_t const pid = ::fork();
+    if (pid < 0) return;  // no process to spare: nothing to check
+    if (pid == 0) {
+      ::alarm(60);
+      check_in_child(o);
+      ::_exit(0);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    violation("fork: the child " +
+              (WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status)) +
+                                         (WTERMSIG(status) == SIGALRM ? " (it hung)" : "")
+                                   : "exited with status " + std::to_string(WEXITSTATUS(status))));
+#endif
+  }
+
+#if !defined(_WIN32)
+  void check_in_child(operands const& o) {
+    for (std::size_t i = 0; i < w_.slots; ++i) {
+      ste::thread const& t = w_.thread[i];
+      if (!refused_as_parents([&] { t.submit([] {}); }))
+        violation("fork child: submit to an inherited thread was not refused as the parent's");
+      if (!refused_as_parents([&] { t.post([] {}); }))
+        violation("fork child: post to an inherited thread was not refused as the parent's");
+      if (!refused_as_parents([&] { (void)t.post_after(0ms, [] {}); }))
+        violation("fork child: post_after to an inherited thread was not refused");
+      if (t.stats().accepted != 0) violation("fork child: stats() of an inherited thread not zero");
+      w_.thread[i].join();  // at once
+    }
+    for (held& h : bounds_) {
+      if (!h.value) continue;
+      try {
+        (void)h.value.get();
+        violation("fork child: an inherited bound value was accessible");
+      } catch (ste::wrong_thread const&) {
+      }
+    }
+    for (held_timer& h : timers_)
+      if (h.handle.cancel()) violation("fork child: cancel() of an inherited timer returned true");
+    ste::thread fresh = ste::spawn();
+    if (fresh.submit([&] { return o.id + 1; }) != o.id + 1)
+      violation("fork child: a new thread's submit returned a wrong value");
+    fresh.join();
+  }
+
+  template <class F>
+  static bool refused_as_parents(F&& f) {
+    try {
+      f();
+    } catch (ste::stopped_error const& e) {
+      return std::strstr(e.what(), "parent process") != nullptr;
+    }
+    return false;
+  }
+#endif
+
   // --- handles and tags ---------------------------------------------------------------
 
   void empty_handle(operands const& o) {
@@ -925,7 +1019,9 @@ class driver {
   std::vector<step> steps_;
   std::array<held, 3> bounds_;
   std::array<held_timer, 3> timers_;  // handles die with the driver: that does not cancel
+  std::size_t forks_ = 0;
   static constexpr std::size_t kMaxPeriodicPerDriver = 2;
+  static constexpr std::size_t kMaxForksPerDriver = 2;
   std::size_t periodic_posted_ = 0;
 };
 
