@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -64,7 +65,23 @@ int in_child(F&& child) {
     ::_exit(0);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
+  // A hang guard, not a timing check: a child still there after 45 s (its alarm ends it
+  // at 60) gets its threads' stacks printed, if gdb is installed, so that a hang seen
+  // once on a loaded machine says where it was.
+  auto const hung_after = std::chrono::steady_clock::now() + 45s;
+  bool dumped = false;
+  for (;;) {
+    pid_t const r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return -1001;
+    if (!dumped && std::chrono::steady_clock::now() >= hung_after) {
+      dumped = true;
+      std::string const cmd = "gdb -p " + std::to_string(pid) +
+                              " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null";
+      std::fprintf(stderr, "fork child %d still running after 45 s; its stacks:\n", pid);
+      (void)!std::system(cmd.c_str());
+    }
+    std::this_thread::sleep_for(1ms);
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return -WTERMSIG(status);
