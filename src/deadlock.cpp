@@ -70,7 +70,11 @@ bool leads_to(core* c, wait_kind kind, core const* self, int& budget) {
 
 }  // namespace
 
-wait_edge::wait_edge(core& target, wait_kind kind) : self_(current_core()) {
+wait_edge::wait_edge(core& target, wait_kind kind)
+    // The child of a fork: a core inherited from the parent refuses every hand-off, so
+    // no wait on it can last, and the walk must not start there: its edges are the
+    // parent's, and reading its comebacks takes a desk a parent's thread may hold.
+    : self_(target.inherited() ? nullptr : current_core()) {
   if (self_ == nullptr) return;  // plain threads cannot be part of a cycle
   guard lock(edge_mutex());
   if (kind == wait_kind::close) {

@@ -227,6 +227,12 @@ TEST(Fork, InheritedHandlesAreRefusedAndNewThreadsWork) {
   int const status = in_child([&] {
     check_inherited(t, value, n, periodic);
     check_new_threads_work();
+    // From a new ste thread too: refused, never a deadlock walk into the parent's edges.
+    ste::thread fresh = ste::spawn();
+    child_check(fresh.submit([&] { return refused_for_fork([&] { t.submit([] {}); }); }), 11,
+                "a new thread's submit to an inherited one is refused");
+    fresh.submit([&] { t.join(); });
+    fresh.join();
     // The handles go out of scope in the child: destructors return at once, values
     // stay (parent_value's destructor would fail the child).
   });
