@@ -69,9 +69,12 @@
 #define STE_FUZZ_TSAN 1
 #endif
 #if defined(STE_FUZZ_TSAN)
-// TSan's default ends a child of a multi-threaded fork that starts a thread; the fork
-// operation's child starts one (new ste threads work there).
-extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+// TSan cannot follow a thread started in the child of a multi-threaded fork
+// (tests/fork_test.cpp says why): there the fork operation's child checks the inherited
+// handles only.
+constexpr bool kThreadsInChild = false;
+#else
+constexpr bool kThreadsInChild = true;
 #endif
 
 namespace {
@@ -870,6 +873,7 @@ class driver {
     }
     for (held_timer& h : timers_)
       if (h.handle.cancel()) violation("fork child: cancel() of an inherited timer returned true");
+    if (!kThreadsInChild) return;
     ste::thread fresh = ste::spawn();
     if (fresh.submit([&] { return o.id + 1; }) != o.id + 1)
       violation("fork child: a new thread's submit returned a wrong value");

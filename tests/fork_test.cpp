@@ -31,9 +31,15 @@
 #define STE_TEST_TSAN 1
 #endif
 #if defined(STE_TEST_TSAN)
-// TSan's default ends a child of a multi-threaded fork that starts a thread; starting
-// new ste threads in the child is part of the contract tested here.
-extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+// TSan cannot follow a thread started in the child of a multi-threaded fork: by default
+// it ends such a child, and with die_after_fork=0 its registry still holds the parent's
+// threads, so a new thread on a stack glibc reclaimed from one of them aborts the child
+// ("ThreadSanitizer: dup thread with used id", exit 66, seen here). So under TSan the
+// children check the inherited handles only; the other builds (release, ASan, clang,
+// libc++) check that new threads work there too.
+constexpr bool kThreadsInChild = false;
+#else
+constexpr bool kThreadsInChild = true;
 #endif
 
 namespace {
@@ -226,6 +232,7 @@ TEST(Fork, InheritedHandlesAreRefusedAndNewThreadsWork) {
   ste::timer periodic = t.post_every(1h, [] {});
   int const status = in_child([&] {
     check_inherited(t, value, n, periodic);
+    if (!kThreadsInChild) return;
     check_new_threads_work();
     // From a new ste thread too: refused, never a deadlock walk into the parent's edges.
     ste::thread fresh = ste::spawn();
@@ -267,7 +274,7 @@ TEST(Fork, ForksTakenInTheMiddleOfEveryKindOfHandOff) {
         child_check(t.stats().accepted == 0, 32, "stats() is all zero");
         t.join();
       }
-      if (i % 8 == 0) check_new_threads_work();
+      if (kThreadsInChild && i % 8 == 0) check_new_threads_work();
     });
     ASSERT_EQ(status, 0) << "fork " << i;
   }
