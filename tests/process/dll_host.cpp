@@ -89,6 +89,7 @@ struct dll {
   int (*start)(HANDLE gate, HANDLE done) = nullptr;
   int (*post)(int n) = nullptr;
   long (*stop)() = nullptr;
+  int (*join_owned)() = nullptr;
   void (*exit_from_task)() = nullptr;
   int (*arm_probe)(int mode, HANDLE done, HANDLE gate, HANDLE postlude_done) = nullptr;
   char const* (*probe_report)() = nullptr;
@@ -107,6 +108,7 @@ struct dll {
     get(start, "dll_start");
     get(post, "dll_post");
     get(stop, "dll_stop");
+    get(join_owned, "dll_join_owned");
     get(exit_from_task, "dll_exit_from_task");
     get(arm_probe, "dll_arm_probe");
     get(probe_report, "dll_probe_report");
@@ -160,6 +162,28 @@ void exit_while_running() {
   HANDLE done = new_event();
   check(d.start(gate, done) == 0, "dll_start (worker blocked in a task)");
   at("return from main with the DLL loaded");
+}
+
+DWORD WINAPI join_owned(void* f) {
+  reinterpret_cast<int (*)()>(f)();
+  return 0;
+}
+
+// Return from main while a thread of the host is inside join() of the DLL's ste thread
+// (its worker blocked in a task): Windows ends that joiner holding ste's join mutex, and
+// the static ste::thread's destructor must not wait for that mutex.
+void exit_while_joining() {
+  dll d;
+  HANDLE gate = new_event();  // never opened
+  HANDLE done = new_event();
+  check(d.start(gate, done) == 0, "dll_start (worker blocked in a task)");
+  HANDLE joiner = CreateThread(nullptr, 0, &join_owned, reinterpret_cast<void*>(d.join_owned),
+                               0, nullptr);
+  check(joiner != nullptr, "CreateThread (the joiner)");
+  at("wait until join() stopped accepting work (it then holds the join mutex)");
+  while (d.post(1) == 0) Sleep(1);  // a condition, polled; the watchdog guards it
+  check(true, "join() is under way");
+  at("return from main while join() waits");
 }
 
 // std::exit from a task on the DLL's own ste thread: the DLL's detach then runs on that
@@ -249,6 +273,8 @@ int main(int argc, char** argv) {
     free_while_running();
   } else if (scenario == "exit_while_running") {
     exit_while_running();
+  } else if (scenario == "exit_while_joining") {
+    exit_while_joining();
   } else if (scenario == "exit_from_task") {
     exit_from_task();
   } else if (scenario == "join_under_loader_lock") {
@@ -257,7 +283,7 @@ int main(int argc, char** argv) {
     destroy_under_loader_lock();
   } else {
     say("usage: dll_host unload_after_join | free_while_running | exit_while_running | "
-        "exit_from_task | join_under_loader_lock | destroy_under_loader_lock");
+        "exit_while_joining | exit_from_task | join_under_loader_lock | destroy_under_loader_lock");
     return 2;
   }
   SetEvent(finished);

@@ -146,6 +146,16 @@ DLL_OWNER_API long dll_stop() {
   }
 }
 
+/// Joins `owned` (from a thread of the host's). Returns 0, or -1 if join threw.
+DLL_OWNER_API int dll_join_owned() {
+  try {
+    owned.join();
+    return 0;
+  } catch (...) {
+    return -1;
+  }
+}
+
 /// Posts std::exit(0) to `owned`: the process exits from the DLL's own ste thread.
 DLL_OWNER_API void dll_exit_from_task() {
   owned.post([] { std::exit(0); });
