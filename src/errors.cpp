@@ -227,6 +227,35 @@ void throw_join_on_itself() {
                           "after draining)");
 }
 
+void throw_join_under_loader_lock(bool process_exit) {
+  throw std::system_error(
+      std::make_error_code(std::errc::resource_deadlock_would_occur),
+      process_exit
+          ? "ste::thread::join called while the process exits (inside DllMain at "
+            "ExitProcess, e.g. from a DLL's static destructor): Windows has already ended "
+            "the ste thread, so its queued tasks and postlude will not run; join it before "
+            "the process exits (before main returns or exit is called)"
+          : "ste::thread::join called under the Windows loader lock (inside DllMain, e.g. "
+            "from a DLL's static destructor during FreeLibrary): the ste thread cannot exit "
+            "until the lock is released, so joining would deadlock; join it before "
+            "FreeLibrary (say, from a shutdown function the DLL exports and its host calls "
+            "first), or let the handle go (the thread then drains and exits on its own)");
+}
+
+void throw_build_under_loader_lock(bool process_exit) {
+  throw std::system_error(
+      std::make_error_code(std::errc::resource_deadlock_would_occur),
+      process_exit
+          ? "ste::builder::build called while the process exits (inside DllMain at "
+            "ExitProcess): no new thread can run any more; start ste threads before "
+            "the process exits"
+          : "ste::builder::build called under the Windows loader lock (inside DllMain, "
+            "e.g. from a DLL's static constructor during LoadLibrary): the new thread "
+            "cannot start until the lock is released, so waiting for it would deadlock; "
+            "build it after LoadLibrary returned (say, from an init function the DLL "
+            "exports, or on first use)");
+}
+
 void throw_thread_refused(int error, std::size_t stack_size, char const* os_call) {
   // EAGAIN is ambiguous: the per-user or system thread limit, or no memory for the
   // stack (glibc reports a failed stack mapping as EAGAIN too). Name both.

@@ -124,6 +124,9 @@ void core::thread_main(void* p) {
 }
 
 std::shared_ptr<core> core::start(thread_config config) {
+  // Inside DllMain the new thread could not start before the caller returns (§17).
+  if (auto const l = os_thread::loader_state(); l != os_thread::loader::free)
+    throw_build_under_loader_lock(l == os_thread::loader::process_exit);
   check_placement(config);  // throws before anything was started
   auto c = std::make_shared<core>(std::move(config), next_tag_id());
   startup handshake{c, nullptr, {}};
@@ -147,6 +150,17 @@ std::shared_ptr<core> core::start(thread_config config) {
 void core::join() {
   if (inherited_) return;  // the child of a fork: no thread to join, nothing to wait for
   if (is_current()) throw_join_on_itself();
+  if (auto const l = os_thread::loader_state(); l != os_thread::loader::free) {
+    // Inside DllMain the worker cannot exit (or is already gone): only a thread already
+    // joined may be joined again. The join mutex is tried, never waited for: its holder
+    // is joining, and waits for an exit that needs the loader lock (§17).
+    if (lifecycle_.lock().try_lock()) {
+      bool const attached = lifecycle_.attached_locked();
+      lifecycle_.lock().unlock();
+      if (!attached) return;
+    }
+    throw_join_under_loader_lock(l == os_thread::loader::process_exit);
+  }
   guard lock(lifecycle_.lock());
   if (!lifecycle_.attached_locked()) return;  // already joined (or detached)
   wait_edge edge(*this, wait_kind::close);    // throws deadlock_error before anything changed
@@ -156,6 +170,23 @@ void core::join() {
 
 void core::join_or_detach() noexcept {
   if (inherited_) return;  // the child of a fork: the join mutex may be held by the parent's
+  switch (os_thread::loader_state()) {
+    case os_thread::loader::free:
+      break;
+    case os_thread::loader::process_exit:
+      // Windows has ended the worker, perhaps inside a task or holding a lock: touch
+      // nothing it shared (§17). Its own reference keeps the core alive.
+      return;
+    case os_thread::loader::held:
+      // The worker cannot exit before the loader lock is released: stop it, and let it
+      // drain and exit on its own. Whoever holds the join mutex is joining it already.
+      mailbox_.stop_accepting();
+      if (lifecycle_.lock().try_lock()) {
+        if (lifecycle_.attached_locked()) lifecycle_.detach_locked();
+        lifecycle_.lock().unlock();
+      }
+      return;
+  }
   if (!is_current()) {
     try {
       join();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The OS thread behind a ste thread: raw pthreads on POSIX (for the stack size),
-// _beginthreadex on Windows; one source file each (os_thread_posix.cpp,
+// CreateThread on Windows (the thread holds a reference on ste's module and exits with
+// FreeLibraryAndExitThread); one source file each (os_thread_posix.cpp,
 // os_thread_win32.cpp), chosen by CMake. Private to the library.
 #pragma once
 
@@ -36,6 +37,17 @@ class os_thread {
   /// Asks the OS to fire the calling thread's timers on time rather than batched
   /// (Linux: 1 ns timer slack instead of 50 µs). Best effort.
   static void use_precise_timers() noexcept;
+
+  /// Where the calling thread stands with the Windows loader (docs/design.md §17);
+  /// always `free` elsewhere.
+  /// - `held`: it holds the loader lock (it runs inside DllMain: a DLL's static
+  ///   constructor or destructor, LoadLibrary, FreeLibrary). No thread can start or
+  ///   exit until it lets go, so waiting for either deadlocks.
+  /// - `process_exit`: ExitProcess has ended every other thread and detaches the DLLs.
+  ///   A ste worker is gone, perhaps in the middle of a task or holding a lock: nothing
+  ///   it shared may be waited for.
+  enum class loader : unsigned char { free, held, process_exit };
+  static loader loader_state() noexcept;
 
  private:
 #if defined(_WIN32)

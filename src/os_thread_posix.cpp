@@ -101,4 +101,6 @@ void os_thread::set_current_name(std::string const& name) noexcept {
 
 void os_thread::use_precise_timers() noexcept { tighten_timer_slack(); }
 
+os_thread::loader os_thread::loader_state() noexcept { return loader::free; }
+
 }  // namespace ste::detail

@@ -142,7 +142,10 @@ class builder {
 
   /// Starts the thread; returns once it runs and its prelude finished. Throws
   /// std::system_error when the OS refuses a thread, or the prelude's exception.
-  /// Consumes the settings: the builder is back to its defaults afterwards.
+  /// Windows: inside DllMain (a DLL's static constructor, LoadLibrary) the new thread
+  /// could not start, so it throws std::system_error (resource_deadlock_would_occur)
+  /// and starts nothing. Consumes the settings: the builder is back to its defaults
+  /// afterwards.
   thread build();
 
  private:
@@ -161,8 +164,11 @@ class thread {
   thread& operator=(thread const&) = delete;
 
   /// As join(), but never throws. Run on the thread itself (the last owner let go
-  /// inside a task), or where joining would deadlock, it stops accepting work and lets
-  /// the thread drain and exit on its own (detach) instead.
+  /// inside a task), or where joining would deadlock (Windows: inside DllMain, where
+  /// the thread cannot exit), it stops accepting work and lets the thread drain and
+  /// exit on its own (detach) instead. Windows, while ExitProcess detaches the DLLs
+  /// (a DLL's static destructor at exit): the OS has already ended the thread; returns
+  /// at once, and what it had queued never runs.
   ~thread();
 
   /// Stops accepting work, runs every task already accepted, destroys the values still
@@ -171,6 +177,10 @@ class thread {
   /// threads are inside submit/post: each of those completes or throws stopped_error.
   /// Throws std::system_error (resource_deadlock_would_occur) on the thread itself and
   /// ste::deadlock_error when the thread is (transitively) blocked on the caller.
+  /// Windows: inside DllMain (a DLL's static destructor, FreeLibrary, ExitProcess) the
+  /// thread cannot exit, so it throws std::system_error (resource_deadlock_would_occur)
+  /// and changes nothing, unless the thread was joined already: join before FreeLibrary
+  /// and before the process exits.
   ///
   /// Memory ordering: everything every task, coroutine, value destructor and the
   /// postlude of this thread did is visible to the caller once join() returns.

@@ -65,6 +65,10 @@ bool is_stop_from_join(std::exception_ptr const& e) noexcept;
 
 // --- Lifecycle ----------------------------------------------------------------------
 [[noreturn]] void throw_join_on_itself();
+/// Windows: join() or build() inside DllMain, where the caller holds the loader lock
+/// (`process_exit` false), or while ExitProcess detaches the DLLs (true).
+[[noreturn]] void throw_join_under_loader_lock(bool process_exit);
+[[noreturn]] void throw_build_under_loader_lock(bool process_exit);
 [[noreturn]] void throw_thread_refused(int error, std::size_t stack_size, char const* os_call);
 [[noreturn]] void throw_stack_refused(int error, std::size_t stack_size);
 [[noreturn]] void throw_thread_attributes(int error);
