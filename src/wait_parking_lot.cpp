@@ -3,8 +3,10 @@
 // mutex + condition variable buckets hashed by address, living in static storage,
 // never in the waiter's frame.
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 #include "ste/detail/wait.hpp"
 
@@ -17,10 +19,21 @@ struct bucket {
   std::mutex mutex;
   std::condition_variable cv;
 };
+constexpr std::size_t kBuckets = 64;
+// Never destroyed: a ste thread with static storage may still wait and wake after this
+// file's statics are gone. Built in place on first use (no allocation).
+bucket* the_buckets() noexcept {
+  alignas(bucket) static unsigned char storage[sizeof(bucket) * kBuckets];
+  static bucket* const buckets = [] {
+    auto* const first = reinterpret_cast<bucket*>(storage);
+    for (std::size_t i = 0; i < kBuckets; ++i) ::new (static_cast<void*>(first + i)) bucket;
+    return first;
+  }();
+  return buckets;
+}
 bucket& bucket_for(void const* address) noexcept {
-  static bucket buckets[64];
   auto const h = reinterpret_cast<std::uintptr_t>(address);
-  return buckets[(h >> 4) % 64];
+  return the_buckets()[(h >> 4) % kBuckets];
 }
 }  // namespace
 
