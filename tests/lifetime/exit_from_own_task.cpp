@@ -18,6 +18,8 @@ struct value {
   ~value() { say(owner.is_on_thread() ? "value destroyed on its thread" : "value destroyed OFF its thread"); }
 };
 
+lifetime::gate queued;
+
 ste::thread worker =
     ste::builder().name("exiting").postlude([] { say("postlude"); }).build();
 ste::bound<value> held;  // after the thread: destroyed before it, by the exiting thread
@@ -31,12 +33,18 @@ int main() {
                                     : "exit handlers run OFF the ste thread");
   });
   worker.post([] {
+    queued.wait();  // until the hand-offs below are in: once it exits, they are refused
     say("exiting task");
     std::exit(5);
   });
   worker.post([] { say("task behind the exit"); });
-  // Queued behind the exit: never runs, and the process ends while this waits.
-  worker.submit([] { say("submit behind the exit"); });
-  say("main: submit returned");
-  return 1;
+  queued.open();
+  try {
+    // Behind the exit: never runs; the process ends while this waits (or, if the
+    // exit's destructor came first, it is refused).
+    worker.submit([] { say("submit behind the exit"); });
+    say("main: submit returned");
+  } catch (ste::stopped_error const&) {
+  }
+  lifetime::wait_for_the_end();
 }

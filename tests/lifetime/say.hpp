@@ -45,4 +45,10 @@ class gate {
   std::atomic<bool> open_{false};
 };
 
+// For main while another thread ends the process: never returns (a return from main
+// would be a second, concurrent exit), and sleeps rather than spins.
+[[noreturn]] inline void wait_for_the_end() {
+  for (;;) ::pause();
+}
+
 }  // namespace lifetime
