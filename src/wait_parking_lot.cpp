@@ -20,20 +20,19 @@ struct bucket {
   std::condition_variable cv;
 };
 constexpr std::size_t kBuckets = 64;
+struct parking_lot {
+  bucket buckets[kBuckets];
+};
 // Never destroyed: a ste thread with static storage may still wait and wake after this
 // file's statics are gone. Built in place on first use (no allocation).
-bucket* the_buckets() noexcept {
-  alignas(bucket) static unsigned char storage[sizeof(bucket) * kBuckets];
-  static bucket* const buckets = [] {
-    auto* const first = reinterpret_cast<bucket*>(storage);
-    for (std::size_t i = 0; i < kBuckets; ++i) ::new (static_cast<void*>(first + i)) bucket;
-    return first;
-  }();
-  return buckets;
+parking_lot& the_lot() noexcept {
+  alignas(parking_lot) static unsigned char storage[sizeof(parking_lot)];
+  static parking_lot* const lot = ::new (static_cast<void*>(storage)) parking_lot;
+  return *lot;
 }
 bucket& bucket_for(void const* address) noexcept {
   auto const h = reinterpret_cast<std::uintptr_t>(address);
-  return the_buckets()[(h >> 4) % kBuckets];
+  return the_lot().buckets[(h >> 4) % kBuckets];
 }
 }  // namespace
 
