@@ -2,20 +2,29 @@
 // Deadlock detection (include/ste/detail/deadlock.hpp; docs/design.md §7).
 #include "ste/detail/deadlock.hpp"
 
+#include <new>
+#include <type_traits>
+
 #include "ste/detail/core.hpp"
 #include "ste/detail/throw.hpp"
 
 namespace ste::detail {
 
+// Never destroyed: a ste thread with static storage may be joined after this file's
+// statics are gone, and its drain may still wait on other ste threads. Built in place
+// on first use (no allocation; std::mutex is not trivially destructible everywhere).
 mutex& edge_mutex() noexcept {
-  static mutex m;
-  return m;
+  alignas(mutex) static unsigned char storage[sizeof(mutex)];
+  static mutex* const m = ::new (static_cast<void*>(storage)) mutex;
+  return *m;
 }
 
 namespace {
 
-// The ste threads blocked in a wait_edge. Guarded by edge_mutex.
+// The ste threads blocked in a wait_edge. Guarded by edge_mutex. Trivially destructible,
+// so never destroyed either (see edge_mutex).
 intrusive_list<wait_state, &wait_state::blocked_hook> blocked STE_GUARDED_BY(edge_mutex());
+static_assert(std::is_trivially_destructible_v<decltype(blocked)>);
 
 // Hops a deadlock walk may take: far more than any real chain of threads, and a bound
 // so that a stale cycle between other threads cannot trap a walk.

@@ -195,10 +195,25 @@ void core::join_or_detach() noexcept {
       // Joining would deadlock: fall through and let the thread finish on its own.
     }
   }
-  guard lock(lifecycle_.lock());
-  if (!lifecycle_.attached_locked()) return;
+  // Here nothing may wait for the thread to end: this is the thread itself (the last
+  // handle let go inside a task, or std::exit called from a task ran a static handle's
+  // destructor here), or the thread waits on the caller. Nor may it wait for the join
+  // mutex: its holder may be a joiner waiting for this very thread to end (join() from
+  // another thread while a task it drains, or the postlude, calls std::exit), which
+  // never happens while we wait. So:
+  // - stop accepting: the phase change join() makes, a lock-free seq_cst RMW on the
+  //   inbox word, ordered by itself with every push and every other phase change (the
+  //   join mutex guards the OS thread only); a no-op when the phase moved already;
+  // - detach only if the mutex is free. When it is not, its holder joins or detaches the
+  //   OS thread; if it does neither (a join() that threw deadlock_error), or try_lock
+  //   failed spuriously, ~os_thread detaches it when the core is freed.
+  // The thread then finishes on its own after the current task — except after
+  // std::exit: the process ends first, and what is queued behind the exiting task, and
+  // the postlude, never run (docs/design.md §18).
   mailbox_.stop_accepting();
-  lifecycle_.detach_locked();
+  if (!lifecycle_.lock().try_lock()) return;
+  if (lifecycle_.attached_locked()) lifecycle_.detach_locked();
+  lifecycle_.lock().unlock();
 }
 
 }  // namespace ste::detail

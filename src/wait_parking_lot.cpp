@@ -3,8 +3,10 @@
 // mutex + condition variable buckets hashed by address, living in static storage,
 // never in the waiter's frame.
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <new>
 
 #include "ste/detail/wait.hpp"
 
@@ -17,10 +19,20 @@ struct bucket {
   std::mutex mutex;
   std::condition_variable cv;
 };
+constexpr std::size_t kBuckets = 64;
+struct parking_lot {
+  bucket buckets[kBuckets];
+};
+// Never destroyed: a ste thread with static storage may still wait and wake after this
+// file's statics are gone. Built in place on first use (no allocation).
+parking_lot& the_lot() noexcept {
+  alignas(parking_lot) static unsigned char storage[sizeof(parking_lot)];
+  static parking_lot* const lot = ::new (static_cast<void*>(storage)) parking_lot;
+  return *lot;
+}
 bucket& bucket_for(void const* address) noexcept {
-  static bucket buckets[64];
   auto const h = reinterpret_cast<std::uintptr_t>(address);
-  return buckets[(h >> 4) % 64];
+  return the_lot().buckets[(h >> 4) % kBuckets];
 }
 }  // namespace
 

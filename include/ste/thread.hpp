@@ -166,9 +166,15 @@ class thread {
   /// As join(), but never throws. Run on the thread itself (the last owner let go
   /// inside a task), or where joining would deadlock (Windows: inside DllMain, where
   /// the thread cannot exit), it stops accepting work and lets the thread drain and
-  /// exit on its own (detach) instead. Windows, while ExitProcess detaches the DLLs
-  /// (a DLL's static destructor at exit): the OS has already ended the thread; returns
-  /// at once, and what it had queued never runs.
+  /// exit on its own (detach) instead; it never waits there. Windows, while ExitProcess
+  /// detaches the DLLs (a DLL's static destructor at exit): the OS has already ended
+  /// the thread; returns at once, and what it had queued never runs.
+  ///
+  /// Static storage: the exit handlers join the thread like this — posted work drains,
+  /// the postlude runs. When std::exit is called from a task on this very thread, the
+  /// handlers (this destructor among them) run on it: it stops accepting work and
+  /// returns, and the process ends inside that task — the tasks queued behind it and
+  /// the postlude do not run. quick_exit and _exit run no destructor (docs/design.md §18).
   ~thread();
 
   /// Stops accepting work, runs every task already accepted, destroys the values still

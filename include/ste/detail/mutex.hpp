@@ -18,8 +18,9 @@ class STE_CAPABILITY("mutex") mutex {
   mutex(mutex const&) = delete;
   mutex& operator=(mutex const&) = delete;
   void lock() STE_ACQUIRE() { m_.lock(); }
-  bool try_lock() STE_TRY_ACQUIRE(true) { return m_.try_lock(); }
   void unlock() STE_RELEASE() { m_.unlock(); }
+  /// May fail spuriously (as std::mutex::try_lock): use it only where a failure is safe.
+  bool try_lock() STE_TRY_ACQUIRE(true) { return m_.try_lock(); }
 
  private:
   std::mutex m_;
