@@ -183,7 +183,17 @@ class parent_load {
       } catch (ste::timeout_error const&) {
       }
     });
-    keep([&a, this] { a.post([this] { posted_.fetch_add(1, std::memory_order_relaxed); }); });
+    keep([&a, this] {
+      // Bounded: a producer that posts without ever waiting outruns the worker, and the
+      // backlog grows without end (23 GB and the OOM killer, on a loaded machine; every
+      // child then copies that process).
+      if (posted_.load(std::memory_order_relaxed) - ran_.load(std::memory_order_relaxed) >= 256) {
+        std::this_thread::yield();
+        return;
+      }
+      posted_.fetch_add(1, std::memory_order_relaxed);
+      a.post([this] { ran_.fetch_add(1, std::memory_order_relaxed); });
+    });
     keep([&b, this] {
       ste::timer t = b.post_after(0us, [] {});
       (void)t.cancel();
@@ -221,7 +231,8 @@ class parent_load {
   std::vector<ste::thread> targets_;
   ste::notifier notifier_;
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> posted_{0};
+  std::atomic<std::uint64_t> posted_{0};  // by the posting loop
+  std::atomic<std::uint64_t> ran_{0};     // by those posted tasks
   std::vector<std::thread> loops_;
 };
 
