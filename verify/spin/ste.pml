@@ -326,9 +326,9 @@ bit  exiting;             /* core::exiting_ (finish_after_exit has begun) */
 byte nexit;               /* tasks that ended the OS thread so far */
 bit  xend[NS];            /* the record now in slot s ended the thread: its result_slot
                            * holds stopped_error (task_ended_thread_error) */
-#define XEND_RESET(s) xend[s] = 0
+#define XEND_RESET(s) ; xend[s] = 0   /* (appended to a statement: no step of its own) */
 #else
-#define XEND_RESET(s) skip
+#define XEND_RESET(s)
 #endif
 bit  joined;              /* core::join returned */
 byte finished;            /* submitters and joiner that have finished */
@@ -832,7 +832,7 @@ proctype submitter(byte s)
        fi;
        r = s * NK + k;
        gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
-       wexp[s] = 0; expired[s] = 0; XEND_RESET(s);
+       wexp[s] = 0; expired[s] = 0 XEND_RESET(s);
 #if TIMED
        if
        :: timed = 0                                    /* submit -> core::submit_and_wait */
@@ -1038,7 +1038,7 @@ ret:
        :: k == KMAX -> finished++                     /* (ghost: this thread is done) */
        :: else -> skip
        fi;
-       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0;
+       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0
        XEND_RESET(s);
        if
        :: s == 0 -> acc0 = 0
