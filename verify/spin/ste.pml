@@ -41,6 +41,20 @@
  *     succeed whatever node the pointer names.  Every untimed futex wait may also return
  *     spuriously (EINTR, or a stale wake of a re-used stack address), SPUR times in
  *     total; timed waits may time out at any moment.
+ *   - EXIT (-DEXIT=1): a task ends the OS thread (pthread_exit, or the thread is
+ *     cancelled; forced_unwind.hpp).  Nondeterministically, any one submit record the
+ *     worker starts may be the one: its result_slot stores stopped_error and
+ *     submit_record::run signals its submitter (the last touch) and rethrows; run_one's
+ *     handler calls core::finish_after_exit, which does what join() does, on the worker
+ *     itself: mailbox::end_by(exit), mailbox::stop_accepting (the same CAS running ->
+ *     draining as join's, then a wake if it saw S), then core::run again -- the same
+ *     loop: drain everything accepted (comebacks too), close with the close CAS,
+ *     postlude -- and then the unwind goes on and the OS thread ends (worker_exited:
+ *     lifecycle's join waits for exactly that).  The joiner (racing or late) may come
+ *     before, during or after the exit; its stop_accepting then finds draining or closed
+ *     and changes nothing.  EXIT=2: a second task, run by that drain, ends the thread
+ *     too; the code's finish_after_exit returns at once then (exiting_), so the unwind
+ *     cuts the drain short: a finding (verify/README.md §1e, X1), not the protocol.
  *   - STOP: submitter 0 may stop for ever at any of its steps (preempted and never
  *     scheduled again): before its read of the word, between the read and the CAS
  *     (the same state: the read is invisible, see "Abstractions"), after the CAS before
@@ -181,6 +195,14 @@
  *   BUG_WORKER_NO_DEADLINE_CHECK  the worker starts a timed record after its deadline-> P6
  *   BUG_EXPIRED_AS_VALUE          the submitter of a record the worker expired
  *                                 returns normally instead of timeout_error         -> P5
+ *   with EXIT (a task ends the OS thread; core::finish_after_exit):
+ *   BUG_EXIT_NO_DRAIN             the exit path ends the thread right after its phase
+ *                                 CAS, without the drain: accepted tasks lost       -> P1/P4
+ *   BUG_EXIT_NO_PHASE_CAS         the exit path skips stop_accepting and closes by a
+ *                                 plain store once it found nothing (as close_in_child
+ *                                 does): a push in between is neither refused nor run -> P3
+ *   BUG_EXIT_NO_SIGNAL            the exiting task's record is not signalled during the
+ *                                 unwind (no catch in submit_record::run)            -> P3
  * The protocol as written (must fail, see FIXES): PROTO_DRAIN_KEEPS_S, PROTO_T_TOGGLE.
  */
 
@@ -215,6 +237,10 @@
 #ifndef TRUNC32
 #define TRUNC32 1     /* 1: the futex compares the low 32 bits only */
 #endif
+#ifndef EXIT
+#define EXIT 0        /* how many tasks may end the OS thread (0: none; 1: one, any of
+                       * them; 2: a second one during the exit drain -- finding X1) */
+#endif
 
 #define NR (NS * NK)          /* submit records: id r = s * NK + k */
 #define NT (NR + RETURNS)     /* all nodes: comeback nodes are NR .. NT-1 */
@@ -240,7 +266,11 @@
 #define A_SIGNALLED 7
 #define A_RAN       8
 #define A_SSTORE    9   /* (BUG_WORKER_SLEEPS_WITHOUT_S_CAS only) */
-#define A_CLOSING  10   /* (BUG_CLOSE_NO_CAS only) */
+#define A_CLOSING  10   /* (BUG_CLOSE_NO_CAS, BUG_EXIT_NO_PHASE_CAS only) */
+#define A_XSIGNALLED 11 /* EXIT: the ending task's record signalled, the unwind under way */
+#define A_XUNWIND  12   /* EXIT: in run_one's catch (forced_unwind&): finish_after_exit */
+#define A_XRUN     13   /* EXIT: stop_accepting done; core::run again */
+#define A_GONE     14   /* EXIT: the unwind ends the OS thread without a close */
 
 /* ---- inbox_: one atomic word ---------------------------------------------------- */
 byte ch[NT];              /* the chain, oldest first; ch[chlen-1] = ptr(inbox_) */
@@ -291,6 +321,15 @@ byte fqlen;
 bit  stopped;             /* STOP: submitter 0 stopped for ever */
 bit  acc0;                /* STOP: submitter 0's current record was pushed */
 bit  worker_exited;       /* core::run returned (postlude ran; the OS thread ends) */
+#if EXIT
+bit  exiting;             /* core::exiting_ (finish_after_exit has begun) */
+byte nexit;               /* tasks that ended the OS thread so far */
+bit  xend[NS];            /* the record now in slot s ended the thread: its result_slot
+                           * holds stopped_error (task_ended_thread_error) */
+#define XEND_RESET(s) ; xend[s] = 0   /* (appended to a statement: no step of its own) */
+#else
+#define XEND_RESET(s)
+#endif
 bit  joined;              /* core::join returned */
 byte finished;            /* submitters and joiner that have finished */
 
@@ -540,6 +579,69 @@ proctype worker()
        act = A_SIGNALLED
      }
 #endif
+#if EXIT
+  :: d_step {
+       /* EXIT: the task ends the OS thread (pthread_exit / cancellation) instead of
+        * returning: result_slot::run's catch (forced_unwind&) stores stopped_error and
+        * rethrows; submit_record::run's catch signals (the same exchange(kDone,
+        * release), the last touch) and rethrows.  Starting it is the same decision as
+        * for a run (the deadline check).  EXIT=1: once; EXIT=2: a second time too. */
+       act == A_RUN && wd == 0 && n < NR && nexit < EXIT && (EXIT > 1 || !exiting) &&
+       (!DEADLINE || !(tmd[n / NK] && expired[n / NK])) ->
+       ACCESS(n);
+       assert(!ran[n / NK]);                           /* P1: never twice */
+       ran[n / NK] = 1; nexit++;
+#ifdef BUG_EXIT_NO_SIGNAL
+       act = A_XUNWIND                                 /* BUG: the unwind skips signal() */
+#else
+       result[n / NK] = 1; xend[n / NK] = 1;           /* error_ = task_ended_thread_error() */
+       prev = cs[n / NK]; cs[n / NK] = kDone;          /* exchange(kDone, release) */
+       act = A_XSIGNALLED
+#endif
+     }
+  :: d_step {
+       act == A_XSIGNALLED ->
+       /* completion::signal: if (prev == kSleeping) wake_all(key), address only; then
+        * `throw;` unwinds into core::run_one's catch (forced_unwind&): scope.close() */
+       if
+       :: prev == kSleeping -> swait[n / NK] = 0
+       :: else -> skip
+       fi;
+       prev = 0; n = NONE; act = A_XUNWIND
+     }
+  :: d_step {
+       act == A_XUNWIND ->
+       /* core::finish_after_exit: if (exiting_) return; (then `throw;`: the unwind goes
+        * on through this run() and ends the OS thread -- EXIT=2 only) */
+       n = NONE;
+       if
+       :: exiting -> act = A_GONE
+       :: else ->
+          exiting = 1;                                 /* exiting_ = true; end_by(exit) */
+#ifdef BUG_EXIT_NO_PHASE_CAS
+          dseen = 1; act = A_XRUN                      /* BUG: no stop_accepting */
+#else
+          /* mailbox::stop_accepting: CAS running -> draining (keeping S), the same as
+           * join's; if it saw S: wake_one(&inbox_) -- the worker itself: nobody waits */
+          if
+          :: iph == RUNNING -> iph = DRAINING
+          :: else -> skip                              /* join() came first */
+          fi;
+#ifdef BUG_EXIT_NO_DRAIN
+          act = A_GONE                                 /* BUG: the unwind goes on at once */
+#else
+          act = A_XRUN
+#endif
+#endif
+       fi
+     }
+  :: d_step {
+       act == A_XRUN ->
+       /* finish_after_exit: run(postlude_) -> next_task: the same loop as before */
+       TAKE()
+     }
+  :: act == A_GONE -> break                            /* the OS thread ends, not closed */
+#endif
   :: d_step {
        act == A_SIGNALLED && prev == kSleeping ->
        /* if (prev == kSleeping) wake_all(key): by address only, NOT an access */
@@ -575,13 +677,18 @@ proctype worker()
 #endif
 #ifdef BUG_CLOSE_NO_CAS
        :: else -> act = A_CLOSING                      /* BUG: checked; stores later */
+#elif defined(BUG_EXIT_NO_PHASE_CAS)
+       :: !(qlen > 0 || chlen > 0 || pret > 0) && exiting ->
+          act = A_CLOSING                              /* BUG: found nothing; stores later */
+       :: !(qlen > 0 || chlen > 0 || pret > 0) && !exiting ->
+          iph = CLOSED; act = A_EXIT
 #else
        :: else -> iph = CLOSED; act = A_EXIT           /* the close CAS succeeds */
 #endif
        fi
 #endif
      }
-#ifdef BUG_CLOSE_NO_CAS
+#if defined(BUG_CLOSE_NO_CAS) || defined(BUG_EXIT_NO_PHASE_CAS)
   :: d_step {
        act == A_CLOSING ->                             /* BUG: inbox_.store(closed) */
        i = 0;
@@ -660,6 +767,9 @@ proctype worker()
   skip;
   d_step {
     assert(qlen == 0 && chlen == 0 && pret == 0);      /* P4: join drains */
+#if EXIT
+    assert(iph == CLOSED);                             /* P4: ... and closes, exit or not */
+#endif
     worker_exited = 1
   }
 }
@@ -722,7 +832,7 @@ proctype submitter(byte s)
        fi;
        r = s * NK + k;
        gen[s] = k; live[s] = 1; cs[s] = kPending; queued[s] = 0; result[s] = 0; ran[s] = 0;
-       wexp[s] = 0; expired[s] = 0;
+       wexp[s] = 0; expired[s] = 0 XEND_RESET(s);
 #if TIMED
        if
        :: timed = 0                                    /* submit -> core::submit_and_wait */
@@ -918,7 +1028,9 @@ ret:
       * returns and its frame (with the record in it) is gone. */
      atomic {
        if
-       :: out == OUT_VALUE -> assert(result[s] && ran[s])   /* P5 + P1: it ran, result visible */
+       :: out == OUT_VALUE -> assert(result[s] && ran[s])   /* P5 + P1: it ran, result visible
+                                                             * (EXIT: xend[s]: take() rethrows
+                                                             * the stopped_error it holds) */
        :: else -> assert(!ran[s])                            /* P1: refused/withdrawn: never ran */
        fi;
        live[s] = 0; k++;
@@ -926,7 +1038,8 @@ ret:
        :: k == KMAX -> finished++                     /* (ghost: this thread is done) */
        :: else -> skip
        fi;
-       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0;
+       out = 0; ok = 0; timed = 0; r = 0; tmd[s] = 0; wexp[s] = 0; expired[s] = 0
+       XEND_RESET(s);
        if
        :: s == 0 -> acc0 = 0
        :: else -> skip
