@@ -33,7 +33,12 @@ constexpr int kWalkBudget = 4096;
 }  // namespace
 
 void forget_blocked_in_child() noexcept {
-  while (blocked.pop_front() != nullptr) {
+  // The edges go too: a walk from a thread made in the child must not follow an
+  // inherited core's edge into a desk held by a thread that is gone (verify/README.md
+  // §1f, X2; wait_edge does not start a walk at an inherited core either).
+  while (wait_state* w = blocked.pop_front()) {
+    w->waiting_on = nullptr;
+    w->kind = wait_kind::task;
   }
 }
 

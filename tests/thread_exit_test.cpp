@@ -2,7 +2,7 @@
 // A ste thread whose task, prelude or postlude ends the OS thread (pthread_exit, thread
 // cancellation): nothing hangs. The thread does what join() would — runs what it had
 // accepted, destroys its values, runs its postlude — and every later hand-off throws
-// stopped_error saying the thread has exited (docs/design.md §15; verify/spin/ste.pml
+// stopped_error saying the thread has exited (docs/design.md §16; verify/spin/ste.pml
 // -DEXIT=1). glibc with libstdc++ only: elsewhere these ends do not unwind the stack
 // (see include/ste/detail/forced_unwind.hpp), and the tests say so.
 #include <gtest/gtest.h>

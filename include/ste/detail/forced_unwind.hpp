@@ -8,7 +8,7 @@
 // reaches calls std::terminate. So every place where ste runs user code on its thread
 // and catches everything catches this one first, finishes what it owes (signals the
 // submitter, frees the block, ends the timer's run), and rethrows; the worker then runs
-// what join() would have (docs/design.md §15, "A task that ends the thread").
+// what join() would have (docs/design.md §16, "A task that ends the thread").
 // Elsewhere the type is a placeholder that is never thrown: the handlers are dead code.
 #pragma once
 
