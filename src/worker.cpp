@@ -246,7 +246,10 @@ ste::thread_stats core::stats() const noexcept {
 // accepting (the same phase change, so every hand-off accepted before it runs and every
 // one after it is refused, with a message saying why), run what was accepted, close,
 // destroy the values and notifiers, run the postlude — and let the unwind go on. Once:
-// the handlers of the outer tasks of a nested loop come here too. verify/spin/ste.pml
+// the same unwind passes the handlers of the outer tasks of a nested loop, which come
+// here too. A second end of the thread, by a task this drain runs or the postlude, is
+// not supported: it starts inside this handler and glibc terminates the process
+// (docs/design.md §16; verify/README.md §1e, X1). verify/spin/ste.pml
 // (-DEXIT=1) checks it.
 void core::finish_after_exit() {
   STE_ASSERT(is_current());
