@@ -100,18 +100,19 @@ void core::thread_main(void* p) {
   if (!s->error && self->config_.prelude) {
     try {
       self->config_.prelude();
-    } catch (forced_unwind&) {
-      // The prelude ended the OS thread: build() throws stopped_error, and what the
-      // prelude posted still runs (as for a prelude that throws) before the unwind ends
-      // the thread.
-      s->error = prelude_ended_thread(self->config_.name);
-      s->started.signal();  // the last touch of the handshake
-      self->mailbox_.end_by(stop_cause::exit);
-      self->mailbox_.stop_accepting();
-      self->run(postlude_policy::skip);
-      throw;
     } catch (...) {
       s->error = std::current_exception();
+      if (is_thread_end(s->error)) {
+        // The prelude ended the OS thread: build() throws stopped_error, and what the
+        // prelude posted still runs (as for a prelude that throws) before the unwind
+        // ends the thread.
+        s->error = prelude_ended_thread(self->config_.name);
+        s->started.signal();  // the last touch of the handshake
+        self->mailbox_.end_by(stop_cause::exit);
+        self->mailbox_.stop_accepting();
+        self->run(postlude_policy::skip);
+        throw;
+      }
     }
   }
   bool const failed = s->error != nullptr;

@@ -140,17 +140,18 @@ void notifier_block::run_claimed() {
     core::task_scope scope(c, node_.where, true);  // a notifier run is a task (stats)
     try {
       call_(this);
-    } catch (forced_unwind&) {
-      // f ended the OS thread: the run is over (the worker finishes the thread, and its
-      // pass destroys f unless reset() from inside f orphaned the block).
-      running_ = false;
-      if (orphaned_) {
-        destroy_callable();
-        free_block();
-      }
-      throw;
     } catch (...) {
       error = std::current_exception();
+      if (is_thread_end(error)) {
+        // f ended the OS thread: the run is over (the worker finishes the thread, and
+        // its pass destroys f unless reset() from inside f orphaned the block).
+        running_ = false;
+        if (orphaned_) {
+          destroy_callable();
+          free_block();
+        }
+        throw;
+      }
     }
   }
   running_ = false;

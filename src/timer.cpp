@@ -171,12 +171,13 @@ void timer_block::run_and_rearm() {
   try {
     core::task_scope scope(c, message_.where, true);  // a timer run is a task (stats)
     call_(this);
-  } catch (forced_unwind&) {
-    end_run_for_good();  // f ended the OS thread: no further run, a canceller returns
-    throw;               // the worker finishes the thread (core::run_one)
   } catch (...) {
-    c.report_error(std::current_exception(), error_source::timer,
-                   message_.where);  // a periodic goes on
+    std::exception_ptr e = std::current_exception();
+    if (is_thread_end(e)) {
+      end_run_for_good();  // f ended the OS thread: no further run, a canceller returns
+      throw;               // the worker finishes the thread (core::run_one)
+    }
+    c.report_error(std::move(e), error_source::timer, message_.where);  // a periodic goes on
   }
   if (periodic() && c.accepting_from_everyone()) {
     // start + k·period: the first such deadline after now; a run late by a period or

@@ -163,11 +163,13 @@ void core::run_one(task_node* n) {
   if (n->accounting == task_accounting::by_node) {  // counts its own run, if any
     try {
       n->invoke(n);
-    } catch (forced_unwind&) {
-      finish_after_exit();
-      throw;
     } catch (...) {
-      report_error(std::current_exception(), error_source::posted_task, {});
+      std::exception_ptr e = std::current_exception();
+      if (is_thread_end(e)) {
+        finish_after_exit();
+        throw;
+      }
+      report_error(std::move(e), error_source::posted_task, {});
     }
     return;
   }
@@ -175,15 +177,17 @@ void core::run_one(task_node* n) {
   task_scope scope(*this, n->where, n->accounting == task_accounting::by_worker);
   try {
     n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
-  } catch (forced_unwind&) {
-    // The task ended the OS thread (its record has been settled). Its scope ends
-    // first, so that the drain below counts and times tasks of its own.
-    scope.close();
-    finish_after_exit();
-    throw;  // the thread ends (core::thread_main)
   } catch (...) {
+    std::exception_ptr e = std::current_exception();
+    if (is_thread_end(e)) {
+      // The task ended the OS thread (its record has been settled). Its scope ends
+      // first, so that the drain below counts and times tasks of its own.
+      scope.close();
+      finish_after_exit();
+      throw;  // the thread ends (core::thread_main)
+    }
     // Only fire-and-forget records throw (blocking ones hand their exception back).
-    report_error(std::current_exception(), error_source::posted_task, scope.where());
+    report_error(std::move(e), error_source::posted_task, scope.where());
   }
 }
 
@@ -269,10 +273,10 @@ void core::run_postlude() {
   if (!config_.postlude) return;
   try {
     config_.postlude();
-  } catch (forced_unwind&) {
-    throw;  // the postlude ended the OS thread: everything else is done already
   } catch (...) {
-    report_error(std::current_exception(), error_source::postlude, {});
+    std::exception_ptr e = std::current_exception();
+    if (is_thread_end(e)) throw;  // the postlude ended the OS thread: all else is done
+    report_error(std::move(e), error_source::postlude, {});
   }
 }
 

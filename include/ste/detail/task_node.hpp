@@ -169,11 +169,12 @@ class result_slot {
       } else {
         value_.emplace(std::invoke(f));
       }
-    } catch (forced_unwind&) {
-      error_ = task_ended_thread_error();
-      throw;
     } catch (...) {
       error_ = std::current_exception();
+      if (is_thread_end(error_)) {
+        error_ = task_ended_thread_error();
+        throw;
+      }
     }
   }
 
@@ -239,7 +240,8 @@ struct submit_record final : blocking_node {
       try {
         self->result.run(
             [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
-      } catch (forced_unwind&) {
+      } catch (...) {
+        // Only the thread's own end leaves run() (it keeps every other exception):
         self->done.signal();  // its submitter gets stopped_error; the last touch
         throw;                // the worker finishes the thread (core::run_one)
       }
@@ -275,15 +277,16 @@ struct posted_record final : task_node {
     std::exception_ptr call_error;
     try {
       std::invoke(std::move(self->f));
-    } catch (forced_unwind&) {
-      // f ended the OS thread: the block goes, then the worker finishes the thread.
-      try {
-        delete self;
-      } catch (...) {  // f's destructor threw too: nobody can be told any more
-      }
-      throw;
     } catch (...) {
       call_error = std::current_exception();
+      if (is_thread_end(call_error)) {
+        // f ended the OS thread: the block goes, then the worker finishes the thread.
+        try {
+          delete self;
+        } catch (...) {  // f's destructor threw too: nobody can be told any more
+        }
+        throw;
+      }
     }
     if (!call_error) {
       delete self;
