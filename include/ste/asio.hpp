@@ -42,7 +42,7 @@
 //   join() (work guards and co_spawn's tracked executors are therefore harmless).
 // - allocator: the one execute's queued block comes from (default std::allocator<void>).
 // - context: boost::asio::execution_context& — ste::asio_context(), one for the process,
-//   shared by every ste executor (see asio_context()).
+//   shared by every ste executor, never run and never destroyed (see asio_context()).
 // - mapping: thread (tasks run on one dedicated OS thread).
 //
 // Equality: two executors are equal when they name the same ste thread (and have equal
@@ -72,17 +72,20 @@
 namespace ste {
 
 /// The execution context every ste Asio executor reports (the `context` property): one
-/// boost::asio::execution_context for the process, made on first use, destroyed at exit.
+/// boost::asio::execution_context for the process, made on first use and never
+/// destroyed (like ste's own state: a static ste thread may still run Asio handlers while
+/// the exit handlers join it, after other statics are gone; docs/design.md §18, §19).
 /// Nobody runs it: ste threads run their own loop. Asio needs it to convert an executor
 /// to any_io_executor (co_spawn, use_awaitable) and to find services: an Asio I/O object
 /// or timer constructed with a ste executor gets its services here (Asio then runs its
-/// reactor on a thread of its own and hands each completion to the handler's executor,
-/// i.e. to the ste thread). Prefer an io_context of your own for I/O objects, with
-/// handlers bound to the ste executor (bind_executor), so you control that thread.
-/// Thread-safe; does not throw except std::bad_alloc on first use.
+/// reactor on a thread of its own, which this context never stops, and hands each
+/// completion to the handler's executor, i.e. to the ste thread). Prefer an io_context of
+/// your own for I/O objects, with handlers bound to the ste executor (bind_executor), so
+/// you own and stop that thread. Thread-safe; throws only std::bad_alloc on first use.
 inline boost::asio::execution_context& asio_context() {
-  static boost::asio::execution_context context;
-  return context;
+  // Allocated once, never freed: no exit-time destructor.
+  static boost::asio::execution_context* const context = new boost::asio::execution_context;
+  return *context;
 }
 
 namespace detail {
