@@ -165,6 +165,25 @@ TEST(Asio, BindExecutorHandsAnIoContextCompletionToTheThread) {
   EXPECT_TRUE(bound_post_on_thread);
 }
 
+// An I/O object made directly on the executor: its services live in ste::asio_context()
+// (Asio runs their reactor on a thread of its own); the completion runs on the ste thread.
+TEST(Asio, TimerMadeOnTheExecutorCompletesOnTheThread) {
+  ste::thread worker = ste::spawn();
+  ste_test::gate ran;
+  bool on_thread = false;
+  {
+    asio::steady_timer timer(ste::asio_executor(worker), std::chrono::steady_clock::now());
+    timer.async_wait([&](boost::system::error_code ec) {
+      EXPECT_FALSE(ec);
+      on_thread = worker.tag().is_on_thread();
+      ran.open();
+    });
+    ran.wait();
+    worker.submit([] {});  // the handler has returned: the timer may go
+  }
+  EXPECT_TRUE(on_thread);
+}
+
 // --- co_spawn: an Asio coroutine on the ste thread ----------------------------------
 
 #if defined(BOOST_ASIO_HAS_CO_AWAIT)
