@@ -12,6 +12,11 @@
 // The executor satisfies Asio's standard executor requirements
 // (boost::asio::execution::is_executor) and converts to boost::asio::any_io_executor.
 //
+// clang with Boost 1.74 (Asio 1.18): define BOOST_ASIO_HAS_CO_AWAIT=1,
+// BOOST_ASIO_HAS_STD_COROUTINE=1 (for co_spawn and awaitables) and
+// BOOST_ASIO_HAS_STD_INVOKE_RESULT=1 (needed with libc++, which drops std::result_of in
+// C++20) for every file that includes Boost.Asio; that Asio does not detect them there.
+//
 // What execute(f) does, by the blocking property:
 // - blocking.possibly (the default; what asio::dispatch asks for): on the ste thread
 //   itself, `f` runs inline at once and its exception reaches the caller; on any other
