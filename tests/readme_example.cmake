@@ -1,16 +1,23 @@
 # SPDX-License-Identifier: MIT
-# Checks that the README's coroutine example is the code tests/task_test.cpp runs:
-# the lines between "README: begin coroutine example" and "README: end coroutine
-# example" in the test, joined, equal the README's code block under its
-# "checked against tests/task_test.cpp" note (leading spaces ignored).
-#   cmake -DSOURCE_DIR=<ste checkout> -P readme_example.cmake
-file(STRINGS ${SOURCE_DIR}/tests/task_test.cpp test_lines)
+# Checks that an example in the README is the code a test runs: the lines between
+# "README: begin <NAME> example" and "README: end <NAME> example" in TEST_FILE, joined,
+# equal the README's code block under its "checked against <TEST_FILE>" note (leading
+# spaces ignored). Defaults: the coroutine example of tests/task_test.cpp.
+#   cmake -DSOURCE_DIR=<ste checkout> [-DNAME=asio -DTEST_FILE=tests/asio_test.cpp]
+#         -P readme_example.cmake
+if(NOT DEFINED NAME)
+  set(NAME coroutine)
+endif()
+if(NOT DEFINED TEST_FILE)
+  set(TEST_FILE tests/task_test.cpp)
+endif()
+file(STRINGS ${SOURCE_DIR}/${TEST_FILE} test_lines)
 set(in_block OFF)
 set(from_test "")
 foreach(line IN LISTS test_lines)
-  if(line MATCHES "README: begin coroutine example")
+  if(line MATCHES "README: begin ${NAME} example")
     set(in_block ON)
-  elseif(line MATCHES "README: end coroutine example")
+  elseif(line MATCHES "README: end ${NAME} example")
     set(in_block OFF)
   elseif(in_block)
     string(STRIP "${line}" line)
@@ -24,7 +31,7 @@ file(STRINGS ${SOURCE_DIR}/README.md readme_lines)
 set(state before)
 set(from_readme "")
 foreach(line IN LISTS readme_lines)
-  if(state STREQUAL before AND line MATCHES "checked against tests/task_test.cpp")
+  if(state STREQUAL before AND line MATCHES "checked against ${TEST_FILE}")
     set(state note)
   elseif(state STREQUAL note AND line MATCHES "^```cpp")
     set(state code)
@@ -39,12 +46,12 @@ foreach(line IN LISTS readme_lines)
 endforeach()
 
 if(from_test STREQUAL "")
-  message(FATAL_ERROR "readme_example: no marked block in tests/task_test.cpp")
+  message(FATAL_ERROR "readme_example: no marked ${NAME} block in ${TEST_FILE}")
 endif()
 if(NOT from_test STREQUAL from_readme)
   string(REPLACE ";" "\n" a "${from_readme}")
   string(REPLACE ";" "\n" b "${from_test}")
-  message(FATAL_ERROR "readme_example: README.md's coroutine example differs from the code "
-                      "tests/task_test.cpp runs; make them the same.\nREADME:\n${a}\n\ntest:\n${b}")
+  message(FATAL_ERROR "readme_example: README.md's ${NAME} example differs from the code "
+                      "${TEST_FILE} runs; make them the same.\nREADME:\n${a}\n\ntest:\n${b}")
 endif()
-message(STATUS "readme_example: README's coroutine example is the tested code")
+message(STATUS "readme_example: README's ${NAME} example is the tested code")

@@ -43,6 +43,7 @@ class thread;
 namespace detail {
 template <class F>
 concept nullary_task = std::is_invocable_v<F>;
+struct thread_access;
 }  // namespace detail
 
 /// Fluent configuration of a ste thread. Each setter returns *this.
@@ -417,6 +418,7 @@ class thread {
 
  private:
   friend class builder;
+  friend struct detail::thread_access;
   explicit thread(std::shared_ptr<detail::core> core) noexcept : core_(std::move(core)) {}
   template <class F>
   timer post_timer(char const* operation, std::chrono::steady_clock::time_point first,
@@ -438,5 +440,13 @@ class thread {
 
 /// Starts a ste thread with default settings: ste::builder().build().
 thread spawn();
+
+namespace detail {
+/// The core behind a handle, for ste's optional interop headers (ste/asio.hpp), which
+/// keep the core alive beyond the handle. Not public API.
+struct thread_access {
+  static std::shared_ptr<core> const& core_of(ste::thread const& t) noexcept { return t.core_; }
+};
+}  // namespace detail
 
 }  // namespace ste
