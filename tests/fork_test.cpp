@@ -42,6 +42,27 @@ constexpr bool kThreadsInChild = false;
 constexpr bool kThreadsInChild = true;
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STE_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define STE_TEST_ASAN 1
+#endif
+#if defined(STE_TEST_ASAN)
+// ASan's allocator (GCC 12, clang 14) takes no lock around fork(): a child's malloc can
+// wait for ever on an allocator mutex a parent's thread held at the fork. Seen here,
+// with gdb: a child throwing stopped_error, and with a load that allocates nothing
+// (submit, nested submit, notify) a child starting a thread, each in
+// SizeClassAllocator64::GetFromAllocator. So under ASan the forks under load are not
+// taken (the test says SKIPPED); the other fork tests, whose parents are idle at the
+// fork, run, and the release, TSan, clang and libc++ builds take the forks under load.
+constexpr bool kForksUnderLoad = false;
+#else
+constexpr bool kForksUnderLoad = true;
+#endif
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -168,22 +189,25 @@ class parent_load {
  public:
   parent_load() {
     for (int i = 0; i < 2; ++i) targets_.push_back(ste::builder().name("target").build());
+    // keep(body): a thread calling body until the end; allocating(body): the same, for
+    // a body that allocates (the reason ASan cannot take these forks: kForksUnderLoad).
     auto keep = [this](auto&& body) {
       loops_.emplace_back([this, body] {
         while (!stop_.load(std::memory_order_relaxed)) body();
       });
     };
+    auto allocating = [&keep](auto&& body) { keep(body); };
     ste::thread const& a = targets_[0];
     ste::thread const& b = targets_[1];
     keep([&a] { a.submit([] {}); });
     keep([&b] { b.submit([] {}); });
-    keep([&a] {
+    allocating([&a] {  // the timeout_error thrown
       try {
         a.submit_for(1us, [] {});
       } catch (ste::timeout_error const&) {
       }
     });
-    keep([&a, this] {
+    allocating([&a, this] {
       // Bounded: a producer that posts without ever waiting outruns the worker, and the
       // backlog grows without end (23 GB and the OOM killer, on a loaded machine; every
       // child then copies that process).
@@ -194,7 +218,7 @@ class parent_load {
       posted_.fetch_add(1, std::memory_order_relaxed);
       a.post([this] { ran_.fetch_add(1, std::memory_order_relaxed); });
     });
-    keep([&b, this] {
+    allocating([&b, this] {
       ste::timer t = b.post_after(0us, [] {});
       (void)t.cancel();
     });
@@ -204,16 +228,16 @@ class parent_load {
       // A ste thread blocked on another: the deadlock edges (the edge mutex) in use.
       a.submit([&b] { b.submit([] {}); });
     });
-    keep([] {
+    allocating([] {
       // Threads born and joined: the registry and the join mutex in use.
       ste::thread t = ste::spawn();
       t.post([] {});
     });
-    keep([&b] {
+    allocating([&b] {  // the coroutine's frame
       auto hop = [&b]() -> ste::task<void> { co_await b.schedule(); };
       b.block_on(hop());
     });
-    keep([&a] {
+    allocating([&a] {
       ste::bound<int> v = a.make_bound<int>(1);
       a.submit([&v] { ++*v; });
     });
@@ -274,6 +298,9 @@ TEST(Fork, HandlesGoingOutOfScopeInTheChildReturnAtOnce) {
 }
 
 TEST(Fork, ForksTakenInTheMiddleOfEveryKindOfHandOff) {
+  if (!kForksUnderLoad)
+    GTEST_SKIP() << "SKIPPED under ASan: its allocator is not fork-safe (a child's malloc "
+                    "waits for ever on a lock a parent's thread held; see kForksUnderLoad)";
   parent_load load;
   std::size_t const forks = std::max<std::size_t>(200, ste_test::scaled(200));
   for (std::size_t i = 0; i < forks; ++i) {
