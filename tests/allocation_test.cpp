@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Zero allocation: submit, submit_for, submit_until and destroy allocate nothing on any
 // thread; post allocates exactly once. Shown with a counting global operator new that
-// replaces every form (plain, array, nothrow, aligned) for this test binary.
+// replaces every form (plain, array, nothrow, aligned): tests/counting_new.cpp.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,64 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "counting_new.hpp"
 #include "ste/ste.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};
-
-void* counted_alloc(std::size_t size, std::size_t align = 0) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (align > alignof(std::max_align_t)) {
-    std::size_t const rounded = (size + align - 1) / align * align;
-#if defined(_WIN32)
-    p = _aligned_malloc(rounded, align);  // Windows has no std::aligned_alloc
-#else
-    p = std::aligned_alloc(align, rounded);
-#endif
-  } else {
-    p = std::malloc(size);
-  }
-  return p;
-}
-
-// Frees what counted_alloc(n, align) returned for align > alignof(max_align_t).
-void aligned_free(void* p) noexcept {
-#if defined(_WIN32)
-  _aligned_free(p);
-#else
-  std::free(p);
-#endif
-}
-}  // namespace
-
-// The replacements pair malloc with free by design; g++ cannot see that.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-// clang-format off
-void* operator new(std::size_t n) { if (void* p = counted_alloc(n)) return p; throw std::bad_alloc(); }
-void* operator new[](std::size_t n) { if (void* p = counted_alloc(n)) return p; throw std::bad_alloc(); }
-void* operator new(std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, std::nothrow_t const&) noexcept { return counted_alloc(n); }
-void* operator new(std::size_t n, std::align_val_t a) { if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) return p; throw std::bad_alloc(); }
-void* operator new[](std::size_t n, std::align_val_t a) { if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) return p; throw std::bad_alloc(); }
-void* operator new(std::size_t n, std::align_val_t a, std::nothrow_t const&) noexcept { return counted_alloc(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a, std::nothrow_t const&) noexcept { return counted_alloc(n, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, std::nothrow_t const&) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::align_val_t, std::nothrow_t const&) noexcept { aligned_free(p); }
-// clang-format on
 
 namespace {
 
@@ -78,11 +22,7 @@ struct alignas(64) over_aligned {
   int v = 0;
 };
 
-long allocations_during(auto&& body) {
-  long const before = g_allocations.load();
-  body();
-  return g_allocations.load() - before;
-}
+using ste_test::allocations_during;
 
 // Optimisers may elide a new/delete pair; routing the pointer through a volatile keeps
 // these allocations real.
@@ -169,10 +109,10 @@ TEST(Allocation, ConcurrentSubmittersAllocateNothing) {
       while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < 2000; ++i) sum += thread.submit([] { return 1L; });
     });
-  before = g_allocations.load();
+  before = ste_test::allocations();
   go = true;
   for (auto& t : submitters) t.join();
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(ste_test::allocations() - before, 0);
   EXPECT_EQ(sum.load(), 8000);
 }
 

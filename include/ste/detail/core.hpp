@@ -97,6 +97,11 @@ class core : public std::enable_shared_from_this<core> {
   /// ahead. Throws stopped_error (nothing linked) when the thread no longer accepts work
   /// from the caller. Never allocates; takes no lock (one CAS on the inbox word).
   std::size_t accept(task_node& n) { return mailbox_.link_task(n, caller()); }
+  /// Unlinks `n`, accepted earlier, if the worker has not started it: true then, and
+  /// it never runs (nor counts). Any thread; takes the desk lock (docs/design.md §4).
+  /// The caller must keep `n` alive for the call: the P2300 scheduler's stop callback
+  /// (ste/execution.hpp, §20) relies on the worker waiting for it before completing.
+  bool withdraw(task_node& n) noexcept { return mailbox_.withdraw(n); }
   /// As accept, for a coroutine moving here (schedule): the refusal is the stopped_error
   /// a spawned coroutine may end on quietly.
   void accept_coroutine(task_node& n) { mailbox_.link_coroutine(n, caller()); }
