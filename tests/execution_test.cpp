@@ -355,9 +355,10 @@ struct self_freeing {
   freeing_slot* slot;
   ex::inplace_stop_token token;
   void end() noexcept {
-    slot->destroy(slot->op);  // the operation goes away inside its own completion
-    slot->op = nullptr;
-    slot->finished.open();
+    freeing_slot* const s = slot;  // *this lives in the operation: read before it goes
+    s->destroy(s->op);             // the operation goes away inside its own completion
+    s->op = nullptr;
+    s->finished.open();
   }
   void set_value() noexcept { end(); }
   void set_error(std::exception_ptr) noexcept { end(); }
