@@ -87,6 +87,20 @@ std::thread::id id_of(ste::thread& worker) {
   return worker.submit([] { return std::this_thread::get_id(); });
 }
 
+TEST(Execution, ReadmeExample) {
+  // README: begin execution example
+  ste::thread worker = ste::spawn();
+  ste::scheduler sch = ste::get_scheduler(worker);  // a P2300 scheduler
+
+  auto work = stdexec::starts_on(sch, stdexec::just(21) | stdexec::then([&](int x) {
+                                        worker.tag().ensure_on_thread();  // on the ste thread
+                                        return 2 * x;
+                                      }));
+  auto [answer] = stdexec::sync_wait(std::move(work)).value();  // 42
+  // README: end execution example
+  EXPECT_EQ(answer, 42);
+}
+
 TEST(Execution, ScheduleCompletesWithValueOnTheThread) {
   ste::thread worker = ste::spawn();
   ste::scheduler sch = ste::get_scheduler(worker);
