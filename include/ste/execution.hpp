@@ -31,6 +31,12 @@
 //
 // A receiver's completion (set_value, set_stopped) that calls pthread_exit or is
 // cancelled ends the process (std::terminate): completions are noexcept in P2300.
+//
+// Real-time threads: before it completes an operation the thread deregisters the stop
+// callback, and that waits while another thread is running the callback. A requester
+// preempted inside request_stop() thus delays the thread (verify/README.md §1g, D1). A
+// receiver whose stop token is unstoppable (never_stop_token) registers no callback, and
+// this wait never happens.
 #pragma once
 
 #if __has_include(<stdexec/execution.hpp>)
@@ -131,10 +137,17 @@ class schedule_operation final : task_node {
       }
       // Registered before the node is linked: the thread may complete the operation as
       // soon as accept's CAS is done, and its first step is to deregister (run). A stop
-      // requested from here on runs withdraw_on_stop — right here, inside emplace, when
-      // it came first; its withdraw then finds nothing linked and run()'s check below
-      // sees the stop instead.
-      callback_.emplace(std::move(token), on_stop{this});
+      // requested from here on runs withdraw_on_stop, which finds nothing linked yet.
+      callback_.emplace(token, on_stop{this});
+      // So look again (schedule.pml's RECHECK, verify/README.md §1g D2): a stop that
+      // came meanwhile ends the operation here, unqueued. reset waits for the callback
+      // if it runs on another thread. A stop between this check and the push still
+      // finds nothing to withdraw: the thread then completes it, set_stopped, in turn.
+      if (token.stop_requested()) {
+        callback_.reset();
+        p2300::set_stopped(std::move(receiver_));
+        return;
+      }
     }
     try {
       core_->accept(*this);  // one CAS; from here on *this may be gone: no access
@@ -189,8 +202,10 @@ class scheduler {
   /// The environment of schedule()'s sender: completes on this scheduler.
   class env {
    public:
-    template <class Tag>
-    scheduler query(detail::p2300::get_completion_scheduler_t<Tag>) const noexcept {
+    // set_value only: set_stopped may come on the thread that asked for the stop, and
+    // set_error inside start() on the caller's.
+    scheduler query(
+        detail::p2300::get_completion_scheduler_t<detail::p2300::set_value_t>) const noexcept {
       return scheduler(core_);
     }
 
