@@ -19,6 +19,8 @@
 //                    ste threads leading back to the caller's own thread.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -27,19 +29,19 @@ namespace ste {
 class tag;
 
 /// The ste thread no longer accepts work (joined, being joined, or an empty handle).
-class stopped_error : public std::runtime_error {
+class STE_API stopped_error : public std::runtime_error {
  public:
   explicit stopped_error(std::string const& what_arg);
 };
 
 /// A timed submit reached its deadline before the thread started the task.
-class timeout_error : public std::runtime_error {
+class STE_API timeout_error : public std::runtime_error {
  public:
   explicit timeout_error(std::string const& what_arg);
 };
 
 /// A thread-affine value or operation was used on the wrong thread.
-class wrong_thread : public std::logic_error {
+class STE_API wrong_thread : public std::logic_error {
  public:
   explicit wrong_thread(std::string const& what_arg);
   /// Message names both tags exactly as `operator<<(std::ostream&, tag)` writes them.
@@ -47,7 +49,7 @@ class wrong_thread : public std::logic_error {
 };
 
 /// A blocking call would have waited on a cycle of ste threads (a certain deadlock).
-class deadlock_error : public std::logic_error {
+class STE_API deadlock_error : public std::logic_error {
  public:
   explicit deadlock_error(std::string const& what_arg);
 };

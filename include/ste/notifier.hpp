@@ -19,6 +19,8 @@
 // to the run of f that it caused or coalesced into.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <utility>
 
 #include "ste/detail/notifier_block.hpp"
@@ -31,7 +33,7 @@ class thread;
 /// Runs of one notifier never overlap; a notify that arrives while f runs makes it run
 /// once more afterwards. The handle is not synchronised with itself beyond notify(): one
 /// thread may reset or move it while no other thread calls notify() on it.
-class notifier {
+class STE_API notifier {
  public:
   /// An empty handle: notify() returns false.
   notifier() noexcept = default;

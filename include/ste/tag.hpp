@@ -22,6 +22,8 @@
 // that the exceptions thrown allocate their message.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -32,7 +34,7 @@ namespace detail {
 struct tag_access;
 }  // namespace detail
 
-class tag {
+class STE_API tag {
  public:
   /// The null tag: on no thread.
   constexpr tag() noexcept = default;
@@ -60,7 +62,7 @@ class tag {
 };
 
 /// Writes `ste::tag(N)`, or `ste::tag(null)` for the null tag.
-std::ostream& operator<<(std::ostream& os, tag t);
+STE_API std::ostream& operator<<(std::ostream& os, tag t);
 
 
 namespace detail {

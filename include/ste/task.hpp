@@ -20,6 +20,8 @@
 // whoever awaits it. A task must be awaited (or handed to block_on / spawn) at most once.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <chrono>
@@ -88,7 +90,7 @@ core* blocked_thread_of(std::coroutine_handle<Promise> h) noexcept {
     return nullptr;
 }
 
-class promise_base {
+class STE_API promise_base {
  public:
   std::suspend_always initial_suspend() const noexcept { return {}; }
 

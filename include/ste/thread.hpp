@@ -16,6 +16,8 @@
 // record lives in the caller's frame); post allocates exactly one block.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -54,7 +56,7 @@ struct thread_access;
 ///       .prelude([] { open_device(); })
 ///       .on_error([](std::exception_ptr e) { log(e); })
 ///       .build();
-class builder {
+class STE_API builder {
  public:
   builder();
 
@@ -154,7 +156,7 @@ class builder {
 };
 
 /// A move-only handle to one ste thread. Destroying it joins the thread.
-class thread {
+class STE_API thread {
  public:
   /// An empty handle: hands nothing over (stopped_error), tag() is the null tag.
   thread() noexcept = default;
@@ -439,7 +441,7 @@ class thread {
 };
 
 /// Starts a ste thread with default settings: ste::builder().build().
-thread spawn();
+STE_API thread spawn();
 
 namespace detail {
 /// The core behind a handle, for ste's optional interop headers (ste/asio.hpp), which

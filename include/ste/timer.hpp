@@ -16,6 +16,8 @@
 // A cancel() that waited for a run in progress sees everything that run did.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <utility>
 
 #include "ste/detail/timer_block.hpp"
@@ -25,7 +27,7 @@ namespace ste {
 class thread;
 
 /// A move-only handle to a delayed or periodic task. Destroying it does not cancel.
-class timer {
+class STE_API timer {
  public:
   /// An empty handle: cancel() returns false.
   timer() noexcept = default;

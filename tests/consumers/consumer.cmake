@@ -10,7 +10,8 @@
 #                   against ste, with the compiler, flags and toolchain of ste's build.
 #
 # Other inputs: STE_SOURCE_DIR, CONFIG, GENERATOR, MAKE_PROGRAM, CXX_COMPILER, CXX_FLAGS,
-# EXE_LINKER_FLAGS, TOOLCHAIN_FILE, CROSSCOMPILING, LIBDIR, VERSION, CTEST.
+# EXE_LINKER_FLAGS, TOOLCHAIN_FILE, CROSSCOMPILING, LIBDIR, VERSION, CTEST, KIND (static or
+# shared: which ste the build made).
 cmake_minimum_required(VERSION 3.20)
 
 function(run)
@@ -27,7 +28,7 @@ if(MODE STREQUAL "install-ste")
   run(${CMAKE_COMMAND} --install "${STE_BUILD_DIR}" --config "${CONFIG}" --prefix "${PREFIX}")
   foreach(f include/ste/ste.hpp include/ste/version.hpp include/ste/detail/core.hpp
             ${LIBDIR}/cmake/ste/ste-config.cmake ${LIBDIR}/cmake/ste/ste-config-version.cmake
-            ${LIBDIR}/cmake/ste/ste-targets.cmake ${LIBDIR}/pkgconfig/ste.pc)
+            ${LIBDIR}/cmake/ste/ste-${KIND}-targets.cmake ${LIBDIR}/pkgconfig/ste.pc)
     if(NOT EXISTS "${PREFIX}/${f}")
       message(FATAL_ERROR "consumer (install-ste): ${f} is missing from the install tree")
     endif()

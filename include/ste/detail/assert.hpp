@@ -8,12 +8,14 @@
 // a misuse (misuse throws).
 #pragma once
 
+#include "ste/export.hpp"
+
 #ifndef STE_ASSERTIONS
 #define STE_ASSERTIONS 0
 #endif
 
 namespace ste::detail {
-[[noreturn]] void assertion_failed(char const* condition, char const* file, int line) noexcept;
+[[noreturn]] STE_API void assertion_failed(char const* condition, char const* file, int line) noexcept;
 }  // namespace ste::detail
 
 #if STE_ASSERTIONS

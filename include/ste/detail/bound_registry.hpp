@@ -5,6 +5,8 @@
 // Worker thread only: no lock.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 
 #include "ste/detail/intrusive_list.hpp"
@@ -26,7 +28,7 @@ struct bound_entry {
   ~bound_entry() = default;
 };
 
-class bound_registry {
+class STE_API bound_registry {
  public:
   void add(bound_entry& e) noexcept { entries_.push_front(e); }
   void remove(bound_entry& e) noexcept { entries_.remove(e); }
@@ -41,6 +43,6 @@ class bound_registry {
 /// Destroys `entry`'s value on its thread `c` (inline when already there, else a
 /// blocking hand-off). False when `c` no longer accepts work: join() destroys it then.
 /// Throws deadlock_error (value untouched) when the hand-off would deadlock.
-bool destroy_bound_value(core& c, bound_entry& entry);
+STE_API bool destroy_bound_value(core& c, bound_entry& entry);
 
 }  // namespace ste::detail

@@ -11,6 +11,8 @@
 // with that lock held (the mailbox's *_locked callers say so to the compiler).
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <cstddef>
 
@@ -30,7 +32,7 @@ struct comeback_record {
   std::atomic<bool> started{false};
 };
 
-class comebacks {
+class STE_API comebacks {
  public:
   /// Counts one more announced comeback, with its record if it has one.
   void announce(comeback_record* r) noexcept;

@@ -17,6 +17,8 @@
 // whichever goes last.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -65,12 +67,12 @@ struct thread_config {
 class core;
 
 /// The core of the ste thread running the caller, or nullptr off every ste thread.
-core* current_core() noexcept;
+STE_API core* current_core() noexcept;
 /// The child's fork handler: the thread that called fork() runs no core in the child,
 /// even if it was a ste thread in the parent (its tasks' bound<T> accesses then throw).
-void forget_current_core_in_child() noexcept;
+STE_API void forget_current_core_in_child() noexcept;
 
-class core : public std::enable_shared_from_this<core> {
+class STE_API core : public std::enable_shared_from_this<core> {
  public:
   /// Starts the OS thread, runs the prelude there, and returns once it finished.
   /// Rethrows the prelude's exception (after joining the thread); std::system_error

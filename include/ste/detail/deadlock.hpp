@@ -11,6 +11,8 @@
 // through coroutine comebacks and block_on chains.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <cstdint>
 
 #include "ste/detail/intrusive_list.hpp"
@@ -24,10 +26,10 @@ class core;
 /// Guards every core's wait_state and the list of blocked threads. A function-local
 /// static: initialised on first use, so ste threads made during static initialisation
 /// find it ready.
-mutex& edge_mutex() noexcept;
+STE_API mutex& edge_mutex() noexcept;
 /// The child's fork handler, with the edge mutex held: the blocked threads of the parent
 /// do not exist here (docs/design.md §15).
-void forget_blocked_in_child() noexcept STE_REQUIRES(edge_mutex());
+STE_API void forget_blocked_in_child() noexcept STE_REQUIRES(edge_mutex());
 
 enum class wait_kind : std::uint8_t {
   task,   // waits for a task (or coroutine) to run on the target
@@ -48,7 +50,7 @@ struct wait_state {
 /// RAII deadlock edge: while alive, the calling ste thread is recorded as waiting on
 /// `target`. Construction throws deadlock_error when `target` is (transitively) waiting
 /// on the caller's own thread. Free for callers that are not ste threads.
-class wait_edge {
+class STE_API wait_edge {
  public:
   explicit wait_edge(core& target, wait_kind kind = wait_kind::task);
   wait_edge(wait_edge const&) = delete;
@@ -62,11 +64,11 @@ class wait_edge {
 
 /// Whether the ste thread `c` is blocked, directly or through a chain of waits, until
 /// `origin` closes (a wait on `origin` for a task does not count: only a join).
-bool waits_for_close_of(core const& c, core const& origin) STE_EXCLUDES(edge_mutex());
+STE_API bool waits_for_close_of(core const& c, core const& origin) STE_EXCLUDES(edge_mutex());
 
 /// Throws deadlock_error when a coroutine chain that `blocked` waits for (in block_on)
 /// moving to `target` could never run there: `target` is `blocked`, or is blocked
 /// itself, through other ste threads, on `blocked`. Free when `blocked` is nullptr.
-void check_chain_can_move(core& target, core const* blocked) STE_EXCLUDES(edge_mutex());
+STE_API void check_chain_can_move(core& target, core const* blocked) STE_EXCLUDES(edge_mutex());
 
 }  // namespace ste::detail

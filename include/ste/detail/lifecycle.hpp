@@ -7,6 +7,8 @@
 // mutex held across the join (the only lock ste holds while it sleeps in a join).
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <cstddef>
 #include <memory>
 
@@ -17,7 +19,7 @@ namespace ste::detail {
 
 class os_thread;
 
-class lifecycle {
+class STE_API lifecycle {
  public:
   lifecycle() noexcept;
   lifecycle(lifecycle const&) = delete;

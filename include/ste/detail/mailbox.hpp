@@ -23,6 +23,8 @@
 // empty word the worker sleeps on after any push, whatever the node's address.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -38,7 +40,7 @@
 
 namespace ste::detail {
 
-class mailbox {
+class STE_API mailbox {
  public:
   enum class phase : std::uint8_t {
     running = 0,   // accepts work from everyone

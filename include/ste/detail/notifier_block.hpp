@@ -23,6 +23,8 @@
 // worker's sweep instead, out of FIFO order: so no notify waits on another thread.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -42,7 +44,7 @@ struct block_node : task_node {
   notifier_block* block = nullptr;
 };
 
-class notifier_block {
+class STE_API notifier_block {
  public:
   static constexpr std::uintptr_t kPending = 1;
   static constexpr std::uintptr_t kQueued = 2;

@@ -12,13 +12,15 @@
 // storage is opaque so that no platform header leaks into ste's headers.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <cstddef>
 
 #include "ste/detail/tsa.hpp"
 
 namespace ste::detail {
 
-class STE_CAPABILITY("mutex") pi_mutex {
+class STE_API STE_CAPABILITY("mutex") pi_mutex {
  public:
   pi_mutex() noexcept;
   ~pi_mutex();

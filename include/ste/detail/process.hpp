@@ -16,6 +16,8 @@
 //     releases both locks. New ste threads then work normally.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include "ste/detail/intrusive_list.hpp"
 
 namespace ste::detail {
@@ -24,8 +26,8 @@ class core;
 
 /// Adds a new core to the registry; installs the fork handlers the first time (POSIX).
 /// Throws std::system_error when they cannot be installed.
-void register_core(core& c);
+STE_API void register_core(core& c);
 /// Takes a core out of the registry (its destructor).
-void unregister_core(core& c) noexcept;
+STE_API void unregister_core(core& c) noexcept;
 
 }  // namespace ste::detail

@@ -16,6 +16,8 @@
 //    completion::signal(), after which the worker never touches the record again.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -49,8 +51,8 @@ enum class task_accounting : std::uint8_t { by_mailbox, by_worker, by_node };
 /// now (completion::signal calls it first, so a submitter released sees its task
 /// completed). note_task_withdrawn: it ends without having run (a submit_for reached
 /// after its deadline), and it is no longer counted as accepted.
-void note_task_end() noexcept;
-void note_task_withdrawn() noexcept;
+STE_API void note_task_end() noexcept;
+STE_API void note_task_withdrawn() noexcept;
 
 // Aligned so that the inbox word can keep its phase and flag bits below a node's address
 // (mailbox.hpp): 4 bits. Coroutine frames and post's blocks come from operator new,
@@ -149,7 +151,7 @@ class completion {
 
 /// The stopped_error a submitter gets when its own task ended the OS thread of the ste
 /// thread running the caller (pthread_exit, cancellation: see forced_unwind.hpp).
-std::exception_ptr task_ended_thread_error() noexcept;
+STE_API std::exception_ptr task_ended_thread_error() noexcept;
 
 /// Where a blocking call's result waits for its caller: a value, a reference, nothing
 /// (void), or the exception the task threw. No allocation of its own.
@@ -258,7 +260,7 @@ struct submit_record final : blocking_node {
 /// Hands an exception from a posted task to the on_error of the ste thread running the
 /// caller (the worker). For the rare second exception of one task; the first one
 /// reaches on_error by propagating out of invoke.
-void report_posted_error(std::exception_ptr e) noexcept;
+STE_API void report_posted_error(std::exception_ptr e) noexcept;
 
 /// A fire-and-forget task: the node heads one heap block holding the callable.
 template <class F>

@@ -15,6 +15,8 @@
 // for a reader, a reader retries while the worker writes.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,7 +27,7 @@ namespace ste::detail {
 
 /// A site in atomics (a reader may copy it while the worker writes the next one; the
 /// sequence lock around it tells the reader to retry).
-class atomic_site {
+class STE_API atomic_site {
  public:
   void store(ste::site const& s) noexcept {
     file_.store(s.file(), std::memory_order_relaxed);
@@ -47,7 +49,7 @@ struct running_task {
   ste::site where;
 };
 
-class task_stats {
+class STE_API task_stats {
  public:
   using clock = std::chrono::steady_clock;
 

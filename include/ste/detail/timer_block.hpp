@@ -19,6 +19,8 @@
 // included. The callable is only ever touched on the thread.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -34,7 +36,7 @@ namespace ste::detail {
 class core;
 class timer_block;
 
-class timer_block {
+class STE_API timer_block {
  public:
   using clock = std::chrono::steady_clock;
 

@@ -11,6 +11,8 @@
 // walk is iterative: no recursion, whatever the shape.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +34,7 @@ struct timer_node : task_node {
   timer_node* heap_prev = nullptr;
 };
 
-class timer_heap {
+class STE_API timer_heap {
  public:
   using clock = std::chrono::steady_clock;
 

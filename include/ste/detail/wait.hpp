@@ -14,6 +14,8 @@
 // All waits may return spuriously; every caller re-checks its condition in a loop.
 #pragma once
 
+#include "ste/export.hpp"
+
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -31,18 +33,18 @@ static_assert(std::atomic<std::uintptr_t>::is_always_lock_free);
 static_assert(sizeof(std::atomic<std::uintptr_t>) == sizeof(std::uintptr_t));
 
 /// Blocks while `word == expected` (may return spuriously). Does not allocate.
-void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept;
+STE_API void wait_on(std::atomic<std::uint32_t> const& word, std::uint32_t expected) noexcept;
 
 /// As wait_on, for at most `timeout`. Returns false when the timeout elapsed.
-bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
+STE_API bool wait_on_for(std::atomic<std::uint32_t> const& word, std::uint32_t expected,
                  std::chrono::nanoseconds timeout) noexcept;
 
 /// As wait_on / wait_on_for, for a pointer-sized word (a ste thread's inbox): blocks
 /// while `word == expected`. The Linux futex compares 32 bits only — the word's least
 /// significant half — so the word's owner must make every change it must not miss change
 /// that half (the inbox sets a "not empty" bit with every push). Wake it with wake_one(word_key(&w)).
-void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept;
-bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
+STE_API void wait_on_word(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected) noexcept;
+STE_API bool wait_on_word_for(std::atomic<std::uintptr_t> const& word, std::uintptr_t expected,
                       std::chrono::nanoseconds timeout) noexcept;
 /// The address the kernel keys a wait on `word` by (its least significant 32 bits).
 /// Pointer arithmetic only: the word may already be dead memory when a waker uses it.
@@ -55,8 +57,8 @@ inline void const* word_key(std::atomic<std::uintptr_t> const* word) noexcept {
 
 /// Wakes one / all threads waiting on `address`. The address is a key only: it is never
 /// read or written, so it may already be dead memory.
-void wake_one(void const* address) noexcept;
-void wake_all(void const* address) noexcept;
+STE_API void wake_one(void const* address) noexcept;
+STE_API void wake_all(void const* address) noexcept;
 
 /// One spin-loop hint (`pause` on x86): cheap, and gives the sibling hyper-thread room.
 inline void cpu_relax() noexcept {
@@ -71,7 +73,7 @@ inline void cpu_relax() noexcept {
 
 /// The CPU the calling thread runs on now, or -1 where the platform cannot tell
 /// (Linux: sched_getcpu, a vDSO call of a few ns). A hint: threads migrate.
-int current_cpu() noexcept;
+STE_API int current_cpu() noexcept;
 
 /// `left`, as a kernel timeout of at most wait_policy::longest_sleep.
 template <class Duration>
