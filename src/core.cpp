@@ -52,7 +52,9 @@ void core::remove_timer(timer_node& t) noexcept {
 
 void core::check_can_sleep() const {
   STE_ASSERT(is_current());
-  if (draining_seen_) throw_sleep_refused(config_.name);
+  // The worker may not have looked at the phase yet (take_work_locked reads it only
+  // when it matters there): look here too.
+  if (draining_seen_ || !mailbox_.accepting_from_everyone()) throw_sleep_refused(config_.name);
 }
 
 void core::ensure_can_bind() {

@@ -35,11 +35,22 @@ bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
   return true;
 }
 
+void mailbox::note_submitter_cpu() noexcept {
+  // Stored only when it changed: a store makes the line the worker spins on ours before
+  // the accepted count's read-modify-write (a full barrier on x86) can complete, so the
+  // producer would wait for that transfer twice — once here, once for its CAS.
+  int const cpu = current_cpu();
+  if (submitter_cpu_.load(std::memory_order_relaxed) != cpu)
+    submitter_cpu_.store(cpu, std::memory_order_relaxed);
+}
+
 std::size_t mailbox::link_task(task_node& n, caller who) {
+  static_assert(kReadyHintCap >= wait_policy::spin_when_ahead_below,
+                "the saturated hint must still tell the spin policy's cases apart");
   // Before the push, while the caller's handle keeps the core alive.
   std::size_t const ahead = ready_size_.load(std::memory_order_relaxed) +
                             (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
-  submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
+  note_submitter_cpu();
   n.comeback = false;
   // Counted before the push: after it the task may run and its thread be joined and
   // freed (the last-touch rule: nothing of the core is touched after the push).
@@ -52,7 +63,7 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
-  submitter_cpu_.store(current_cpu(), std::memory_order_relaxed);
+  note_submitter_cpu();
   n.comeback = false;
   count_accepted();  // before the push: the coroutine may run, end and free us after it
   if (!push(n, who, true)) {
@@ -128,7 +139,7 @@ bool mailbox::withdraw(task_node& n) noexcept {
   drain_locked(false);
   if (!task_queue::is_linked(n)) return false;
   ready_.remove(n);
-  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  publish_ready_size();
   uncount_accepted();  // withdrawn unstarted: not counted (stats())
   return true;
 }
@@ -188,41 +199,29 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   // this, `spec-withdraw-keeps-s`). Clearing S above makes that compare fail; the wake
   // reaches a worker already asleep. The worker re-checks the FIFO, not only the word.
   if (!by_worker && (w & kNonEmpty) != 0 && (w & kSleeping) != 0) wake_one(word_key(&inbox_));
-  // Reverse the newest-first chain, then append it oldest first: the FIFO is in the
-  // order of the pushes' CASes. Nodes are safe to touch here: a drained node is
-  // withdrawn or started only under the desk, which we hold.
-  task_node* oldest = nullptr;
-  for (task_node* n = top_of(w); n != nullptr;) {
-    task_node* const older = n->inbox_next;
-    n->inbox_next = oldest;
-    oldest = n;
-    n = older;
-  }
-  for (task_node* n = oldest; n != nullptr;) {
-    task_node* const newer = n->inbox_next;
-    ready_.push_back(*n);
-    n = newer;
-  }
-  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  // Append the newest-first chain oldest first, in one pass: the FIFO is in the order
+  // of the pushes' CASes. Nodes are safe to touch here: a drained node is withdrawn or
+  // started only under the desk, which we hold.
+  if (ready_.push_back_reversed<&task_node::inbox_next>(top_of(w)) != 0) publish_ready_size();
 }
 
 void mailbox::append_locked(task_node& n) noexcept {
   ready_.push_back(n);
-  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  publish_ready_size();
 }
 
 void mailbox::unlink_locked(task_node& n) noexcept {
   drain_locked(true);  // n may still be in the chain (pushed by the thread itself)
   if (!task_queue::is_linked(n)) return;
   ready_.remove(n);
-  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  publish_ready_size();
 }
 
 task_node* mailbox::pop_locked() noexcept {
   if (ready_.empty()) drain_locked(true);
   task_node* const n = ready_.pop_front();  // unlinked: "started", a withdrawal now fails
   if (n == nullptr) return nullptr;
-  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  publish_ready_size();
   // A comeback is settled when its node is taken: until then the thread must not close
   // (the node has yet to run), and from here on it runs like any task.
   if (n->comeback) comebacks_.settle(n->comeback_of);

@@ -63,8 +63,16 @@ task_node* core::next_nested_task(bool const& completed) noexcept {
 // Due timers first; once join() started, every sleep ends now, with stopped_error.
 // Then the FIFO (drained from the inbox when empty); then, if a notifier asked for it,
 // the sweep — after the drain, which acquires the request (its N is in the drained word).
+//
+// The phase is read only when it can matter: for the timers (due or stopped), and when
+// the FIFO is empty (the drain, the sweep and the close come next). With drained tasks
+// waiting and no timer, the next of them is taken whatever the phase — skipping the read
+// is the same as having read it just before join()'s change — and the read would be a
+// load of the producers' line, which each of their pushes takes away: a miss per task.
 task_node* core::take_work_locked() noexcept {
-  if (!mailbox_.accepting_from_everyone()) draining_seen_ = true;
+  if (!draining_seen_ && (!timers_.empty() || mailbox_.ready_count_locked() == 0) &&
+      !mailbox_.accepting_from_everyone())
+    draining_seen_ = true;
   task_node* n = draining_seen_ ? timers_.take_stopped() : timers_.take_due();
   if (n == nullptr) n = mailbox_.pop_locked();
   if (n == nullptr && mailbox_.take_sweep_request_locked()) {

@@ -54,6 +54,37 @@ class intrusive_list {
     STE_ASSERT(consistent());
   }
 
+  /// Appends a chain linked newest-first through `older` (each node's member pointing
+  /// to the node pushed before it, nullptr after the oldest), oldest first: the list
+  /// ends in the chain's push order. One pass, each node touched once (a drained inbox
+  /// chain arrives from other CPUs' caches: a second walk would miss again). Returns the
+  /// number of nodes appended.
+  template <T* T::*Older>
+  std::size_t push_back_reversed(T* newest) noexcept {
+    if (newest == nullptr) return 0;
+    T* const old_tail = tail_;
+    T* newer = nullptr;
+    T* n = newest;
+    std::size_t count = 0;
+    for (;;) {
+      STE_ASSERT(!hook(*n).linked);
+      T* const older = n->*Older;
+      ++count;
+      if (older == nullptr) {
+        hook(*n) = {newer, old_tail, true};
+        break;
+      }
+      hook(*n) = {newer, older, true};
+      newer = n;
+      n = older;
+    }
+    (old_tail != nullptr ? hook(*old_tail).next : head_) = n;  // n: the oldest
+    tail_ = newest;
+    size_ += count;
+    STE_ASSERT(consistent());
+    return count;
+  }
+
   /// Unlinks and returns the first node, or nullptr when empty.
   T* pop_front() noexcept {
     T* const n = head_;

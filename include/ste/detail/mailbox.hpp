@@ -204,6 +204,19 @@ class STE_API mailbox {
   }
   std::uintptr_t load_acquire() const noexcept { return inbox_.load(std::memory_order_acquire); }
 
+  /// Publishes the FIFO's length for the producers' hint (ready_size_), saturated at
+  /// kReadyHintCap and stored only when that value changes: a store on every pop would
+  /// pull the producers' line (where the inbox word is) to the worker once per task.
+  void publish_ready_size() noexcept STE_REQUIRES(desk_) {
+    std::size_t const n = ready_.size() < kReadyHintCap ? ready_.size() : kReadyHintCap;
+    if (n == published_ready_size_) return;
+    published_ready_size_ = n;
+    ready_size_.store(n, std::memory_order_relaxed);
+  }
+
+  /// A producer records its CPU (the worker's spin policy reads it).
+  void note_submitter_cpu() noexcept;
+
   /// The one CAS of a hand-off; false (nothing pushed) when refused.
   bool push(task_node& n, caller who, bool refusable) noexcept;
   /// Moves the inbox chain to the back of the FIFO, oldest first, and clears S; a
@@ -223,8 +236,8 @@ class STE_API mailbox {
   // latest value sees every pushed node (see push and drain_locked).
   alignas(64) std::atomic<std::uintptr_t> inbox_{static_cast<std::uintptr_t>(phase::running)};
   // Hints only (relaxed; a stale value costs a little speed, never correctness):
-  // how many drained tasks wait (written by the desk's holders, read by producers for
-  // their spin policy), and where the two sides last ran (current_cpu()), so that each
+  // how many drained tasks wait, up to kReadyHintCap (written by the desk's holders when
+  // it changes, read by producers for their spin policy), and where the two sides last ran (current_cpu()), so that each
   // can tell whether the other shares its CPU and should be yielded to, not spun on.
   std::atomic<std::size_t> ready_size_{0};
   std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
@@ -253,6 +266,10 @@ class STE_API mailbox {
 
   alignas(64) pi_mutex desk_;
   task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
+  // The value last stored to ready_size_ (the desk's holders' own copy: no load of the
+  // producers' line to compare with).
+  static constexpr std::size_t kReadyHintCap = 16;
+  std::size_t published_ready_size_ STE_GUARDED_BY(desk_) = 0;
   comebacks comebacks_ STE_GUARDED_BY(desk_);
 };
 
