@@ -52,30 +52,22 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
                             (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
   note_submitter_cpu();
   n.comeback = false;
-  // Counted before the push: after it the task may run and its thread be joined and
-  // freed (the last-touch rule: nothing of the core is touched after the push).
-  count_accepted();
-  if (!push(n, who, true)) {
-    uncount_accepted();
-    throw_refused_task(name_, cause());
-  }
+  n.counted = true;  // by the drain (nothing of the core is touched after the push)
+  if (!push(n, who, true)) throw_refused_task(name_, cause());
   return ahead;
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
   note_submitter_cpu();
   n.comeback = false;
-  count_accepted();  // before the push: the coroutine may run, end and free us after it
-  if (!push(n, who, true)) {
-    uncount_accepted();
-    throw_refused_coroutine(name_, cause());
-  }
+  n.counted = true;
+  if (!push(n, who, true)) throw_refused_coroutine(name_, cause());
 }
 
 void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
   n.comeback = true;
   n.comeback_of = r;
-  count_accepted();  // before the push (the last-touch rule)
+  n.counted = true;
   bool const pushed = push(n, caller::other_thread, false);
   STE_ASSERT(pushed);  // an announced comeback keeps the thread open
   (void)pushed;
@@ -83,6 +75,7 @@ void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
 
 void mailbox::link_completion(task_node& n) noexcept {
   n.comeback = false;
+  n.counted = false;
   bool const pushed = push(n, caller::other_thread, false);
   STE_ASSERT(pushed);  // its thread waits inside that block_on
   (void)pushed;
@@ -140,7 +133,7 @@ bool mailbox::withdraw(task_node& n) noexcept {
   if (!task_queue::is_linked(n)) return false;
   ready_.remove(n);
   publish_ready_size();
-  uncount_accepted();  // withdrawn unstarted: not counted (stats())
+  --drained_accepted_;  // withdrawn unstarted: not counted (stats())
   return true;
 }
 
@@ -202,7 +195,21 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   // Append the newest-first chain oldest first, in one pass: the FIFO is in the order
   // of the pushes' CASes. Nodes are safe to touch here: a drained node is withdrawn or
   // started only under the desk, which we hold.
-  if (ready_.push_back_reversed<&task_node::inbox_next>(top_of(w)) != 0) publish_ready_size();
+  std::uint64_t counted = 0;
+  if (ready_.push_back_reversed<&task_node::inbox_next>(
+          top_of(w), [&counted](task_node const& n) { counted += n.counted; }) != 0)
+    publish_ready_size();
+  drained_accepted_ += counted;
+}
+
+std::uint64_t mailbox::accepted() noexcept {
+  guard lock(desk_);
+  // Pushed tasks count once drained: drain now (as a withdrawer does; it wakes a
+  // sleeping worker whose chain it took). The worker's own count is read under the desk
+  // too: its decrement for a task follows the drain that counted it, so a reader never
+  // sees the one without the other.
+  drain_locked(false);
+  return drained_accepted_ + worker_accepted_.load(std::memory_order_relaxed);
 }
 
 void mailbox::append_locked(task_node& n) noexcept {

@@ -204,7 +204,7 @@ void core::run_one(task_node* n) {
 core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepted) noexcept
     : core_(c), where_(where), outer_(c.open_task_), outermost_(c.open_task_ == nullptr) {
   STE_ASSERT(c.is_current());
-  if (count_accepted) c.mailbox_.count_accepted();
+  if (count_accepted) c.mailbox_.count_accepted_by_worker();
   // For peak_queued: what waited in the FIFO when this task was taken, this one
   // included (the worker's own count; the inbox is drained into the FIFO whole).
   started_ = c.stats_.begin(where_, outermost_, c.queued_at_take_);
@@ -239,7 +239,9 @@ ste::thread_stats core::stats() const noexcept {
   if (inherited_) return {};
   // completed first (acquire), then accepted: every task seen completed is seen accepted.
   task_stats::snapshot const s = stats_.read();
-  std::uint64_t const accepted = mailbox_.accepted();
+  // stats() is logically const: the drain inside accepted() only moves pushed nodes to
+  // the FIFO, which no caller can tell apart.
+  std::uint64_t const accepted = const_cast<mailbox&>(mailbox_).accepted();
   ste::thread_stats out;
   out.completed = s.completed;
   out.accepted = accepted > s.completed ? accepted : s.completed;

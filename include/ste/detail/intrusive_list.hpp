@@ -57,10 +57,10 @@ class intrusive_list {
   /// Appends a chain linked newest-first through `older` (each node's member pointing
   /// to the node pushed before it, nullptr after the oldest), oldest first: the list
   /// ends in the chain's push order. One pass, each node touched once (a drained inbox
-  /// chain arrives from other CPUs' caches: a second walk would miss again). Returns the
-  /// number of nodes appended.
-  template <T* T::*Older>
-  std::size_t push_back_reversed(T* newest) noexcept {
+  /// chain arrives from other CPUs' caches: a second walk would miss again). Calls
+  /// visit(node) for each, newest first, in the same pass. Returns the number appended.
+  template <T* T::*Older, class Visit>
+  std::size_t push_back_reversed(T* newest, Visit&& visit) noexcept {
     if (newest == nullptr) return 0;
     T* const old_tail = tail_;
     T* newer = nullptr;
@@ -69,6 +69,7 @@ class intrusive_list {
     for (;;) {
       STE_ASSERT(!hook(*n).linked);
       T* const older = n->*Older;
+      visit(*n);
       ++count;
       if (older == nullptr) {
         hook(*n) = {newer, old_tail, true};

@@ -81,6 +81,7 @@ class STE_API mailbox {
   /// cancelled timer's cleanup).
   bool try_link(task_node& n, caller who) noexcept {
     n.comeback = false;
+    n.counted = false;
     return push(n, who, true);
   }
   /// Asks the worker to sweep the notifiers: sets the request, then N on the inbox word
@@ -131,13 +132,24 @@ class STE_API mailbox {
   bool unstarted_comeback_targets(core const* self, core** out, std::size_t max,
                                   std::size_t& n) noexcept STE_EXCLUDES(desk_);
 
-  /// Tasks accepted so far (thread::stats()): counted just before the push (after it the
-  /// core may be gone: the last-touch rule), on a line of its own (see accepted_), undone
-  /// if refused; a reader that sees a task completed sees it counted. uncount: refused,
-  /// or withdrawn unstarted.
-  void count_accepted() noexcept { accepted_.fetch_add(1, std::memory_order_relaxed); }
-  void uncount_accepted() noexcept { accepted_.fetch_sub(1, std::memory_order_relaxed); }
-  std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+  /// Tasks accepted so far (thread::stats()), counted where no producer pays for it: a
+  /// pushed task (task_node::counted) by the drain that moves it to the FIFO — this call
+  /// drains first — and a task the worker counts itself (count_accepted_by_worker). A
+  /// task withdrawn unstarted is uncounted. Takes the desk (held by others only for a
+  /// few pointer writes). A reader that saw a task completed sees it counted: its drain
+  /// preceded its run.
+  std::uint64_t accepted() noexcept STE_EXCLUDES(desk_);
+  /// The worker (the only writer): a task it counts itself (a timer's or notifier's run,
+  /// a coroutine resumed from the timer heap), or uncounts (a submit_for record reached
+  /// after its deadline).
+  void count_accepted_by_worker() noexcept {
+    worker_accepted_.store(worker_accepted_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
+  void uncount_accepted_by_worker() noexcept {
+    worker_accepted_.store(worker_accepted_.load(std::memory_order_relaxed) - 1,
+                           std::memory_order_relaxed);
+  }
 
   /// The CPU the worker last ran on (a hint for a submitter's waiting strategy).
   int worker_cpu() const noexcept { return worker_cpu_.load(std::memory_order_relaxed); }
@@ -257,19 +269,19 @@ class STE_API mailbox {
       std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> stop_time_{kNoStopTime};
 
-  // Tasks accepted (stats()): a producer's relaxed fetch_add just before its push, on a
-  // line of its own — not the inbox's, which the worker spins on: an RMW there pulls the
-  // line from it and costs the hand-off a cache miss each way (measured: +150–300 ns).
-  // With one producer the line stays in its cache. The worker never reads it; only
-  // stats() does.
-  alignas(64) std::atomic<std::uint64_t> accepted_{0};
-
   alignas(64) pi_mutex desk_;
   task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order
   // The value last stored to ready_size_ (the desk's holders' own copy: no load of the
   // producers' line to compare with).
   static constexpr std::size_t kReadyHintCap = 16;
   std::size_t published_ready_size_ STE_GUARDED_BY(desk_) = 0;
+  // Tasks accepted (stats()), counted off the producers' path: a producer's own count
+  // (an RMW before each push, as before) cost 4 producers a contended line per post.
+  // drained_accepted_: pushed tasks the drains moved, less those withdrawn (the desk's
+  // holders); worker_accepted_: the worker's own count, read by accepted() under the
+  // desk (unsigned: it may wrap below zero; the sum does not).
+  std::uint64_t drained_accepted_ STE_GUARDED_BY(desk_) = 0;
+  std::atomic<std::uint64_t> worker_accepted_{0};
   comebacks comebacks_ STE_GUARDED_BY(desk_);
 };
 
