@@ -464,12 +464,13 @@ inline POP() {
 }
 
 /* core::next_task, one pass of its loop from the top, desk held (a fresh section):
- * take_work_locked (phase -> draining_seen_; if ready_ empty: drain; pop), else the
- * close decision (draining_seen_ && nothing pending), else idle.  Every branch ends the
- * section (unlock). */
+ * take_work_locked (phase -> draining_seen_ when ready_ is empty — the code reads the
+ * phase only then, or with timers, which this model has none of; if ready_ empty:
+ * drain; pop), else the close decision (draining_seen_ && nothing pending), else idle.
+ * Every branch ends the section (unlock). */
 inline TAKE() {
   if
-  :: iph != RUNNING -> dseen = 1             /* draining_seen_ = true */
+  :: iph != RUNNING && qlen == 0 -> dseen = 1   /* draining_seen_ = true */
   :: else -> skip
   fi;
   if
