@@ -520,6 +520,56 @@ TEST(Stats, PostsTimersNotifierRunsAndCoroutineResumptionsAreTasks) {
   expect_idle_counts(t, n);
 }
 
+// Pushed tasks are counted by the drain that moves them to the FIFO; stats() drains
+// first, so a post the worker has not looked at yet is already accepted and queued.
+TEST(Stats, PostsTheWorkerHasNotTakenYetAreAcceptedAndQueued) {
+  auto t = ste::spawn();
+  auto release = block(t);  // task 1, running
+  for (int i = 0; i < 5; ++i) t.post([] {});
+  auto const s = t.stats();
+  EXPECT_EQ(s.accepted, 6u);
+  EXPECT_EQ(s.queued, 5u);
+  auto const again = t.stats();  // its drain finds nothing new: nothing counted twice
+  EXPECT_EQ(again.accepted, 6u);
+  EXPECT_EQ(again.queued, 5u);
+  release->open();
+  t.submit([] {});
+  expect_idle_counts(t, 7);
+}
+
+// Readers drain while producers push and the worker takes: every count a reader sees
+// only grows, and the end is exact.
+TEST(Stats, ReadersDrainingWhileProducersPostSeeCountsThatOnlyGrow) {
+  auto t = ste::spawn();
+  int const producers = 3;
+  std::uint64_t const per = ste_test::scaled(3000);
+  std::atomic<bool> done{false};
+  std::atomic<int> went_down{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r)
+    readers.emplace_back([&] {
+      std::uint64_t last_accepted = 0, last_completed = 0;
+      while (!done.load(std::memory_order_acquire)) {
+        auto const s = t.stats();
+        if (s.accepted < last_accepted || s.completed < last_completed || s.accepted < s.completed)
+          went_down.fetch_add(1);
+        last_accepted = s.accepted;
+        last_completed = s.completed;
+      }
+    });
+  std::vector<std::thread> posters;
+  for (int p = 0; p < producers; ++p)
+    posters.emplace_back([&] {
+      for (std::uint64_t i = 0; i < per; ++i) t.post([] {});
+    });
+  for (auto& p : posters) p.join();
+  t.submit([] {});  // after every post (FIFO): all have run
+  done.store(true, std::memory_order_release);
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(went_down.load(), 0);
+  expect_idle_counts(t, per * producers + 1);
+}
+
 TEST(Stats, AWithdrawnSubmitForIsNotCounted) {
   auto t = ste::spawn();
   auto release = block(t);  // task 1, running
