@@ -36,9 +36,8 @@ bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
 }
 
 void mailbox::note_submitter_cpu() noexcept {
-  // Stored only when it changed: a store makes the line the worker spins on ours before
-  // the accepted count's read-modify-write (a full barrier on x86) can complete, so the
-  // producer would wait for that transfer twice — once here, once for its CAS.
+  // Stored only when it changed: the line is the one the worker spins on, and a store
+  // would take it from the worker once more before the push's CAS.
   int const cpu = current_cpu();
   if (submitter_cpu_.load(std::memory_order_relaxed) != cpu)
     submitter_cpu_.store(cpu, std::memory_order_relaxed);
@@ -52,7 +51,7 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
                             (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
   note_submitter_cpu();
   n.comeback = false;
-  n.counted = true;  // by the drain (nothing of the core is touched after the push)
+  // Counted by the drain (by_mailbox): nothing of the core is touched after the push.
   if (!push(n, who, true)) throw_refused_task(name_, cause());
   return ahead;
 }
@@ -60,14 +59,12 @@ std::size_t mailbox::link_task(task_node& n, caller who) {
 void mailbox::link_coroutine(task_node& n, caller who) {
   note_submitter_cpu();
   n.comeback = false;
-  n.counted = true;
   if (!push(n, who, true)) throw_refused_coroutine(name_, cause());
 }
 
 void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
   n.comeback = true;
   n.comeback_of = r;
-  n.counted = true;
   bool const pushed = push(n, caller::other_thread, false);
   STE_ASSERT(pushed);  // an announced comeback keeps the thread open
   (void)pushed;
@@ -75,7 +72,6 @@ void mailbox::link_comeback(task_node& n, comeback_record* r) noexcept {
 
 void mailbox::link_completion(task_node& n) noexcept {
   n.comeback = false;
-  n.counted = false;
   bool const pushed = push(n, caller::other_thread, false);
   STE_ASSERT(pushed);  // its thread waits inside that block_on
   (void)pushed;
@@ -195,9 +191,13 @@ void mailbox::drain_locked(bool by_worker) noexcept {
   // Append the newest-first chain oldest first, in one pass: the FIFO is in the order
   // of the pushes' CASes. Nodes are safe to touch here: a drained node is withdrawn or
   // started only under the desk, which we hold.
+  // The mailbox counts the tasks whose node says so (task_accounting::by_mailbox); the
+  // others are counted by the worker or by their own code.
   std::uint64_t counted = 0;
-  if (ready_.push_back_reversed<&task_node::inbox_next>(
-          top_of(w), [&counted](task_node const& n) { counted += n.counted; }) != 0)
+  auto const count = [&counted](task_node const& n) {
+    counted += n.accounting == task_accounting::by_mailbox;
+  };
+  if (ready_.push_back_reversed<&task_node::inbox_next>(top_of(w), count) != 0)
     publish_ready_size();
   drained_accepted_ += counted;
 }

@@ -254,7 +254,7 @@ class STE_API core : public std::enable_shared_from_this<core> {
   task_scope* open_task() noexcept { return open_task_; }
   /// A task the worker makes itself is accepted (withdrawn: uncounted).
   void uncount_accepted() noexcept { mailbox_.uncount_accepted_by_worker(); }
-  /// thread::stats(): any thread, never waits for the worker.
+  /// thread::stats(): any thread; takes the desk for a moment (mailbox::accepted).
   ste::thread_stats stats() const noexcept;
   /// For the watchdog (on_stall threads): the outermost task in progress.
   running_task current_task() const noexcept { return stats_.current(); }

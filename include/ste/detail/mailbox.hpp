@@ -81,7 +81,6 @@ class STE_API mailbox {
   /// cancelled timer's cleanup).
   bool try_link(task_node& n, caller who) noexcept {
     n.comeback = false;
-    n.counted = false;
     return push(n, who, true);
   }
   /// Asks the worker to sweep the notifiers: sets the request, then N on the inbox word
@@ -133,7 +132,7 @@ class STE_API mailbox {
                                   std::size_t& n) noexcept STE_EXCLUDES(desk_);
 
   /// Tasks accepted so far (thread::stats()), counted where no producer pays for it: a
-  /// pushed task (task_node::counted) by the drain that moves it to the FIFO — this call
+  /// pushed task (task_accounting::by_mailbox) by the drain that moves it to the FIFO — this call
   /// drains first — and a task the worker counts itself (count_accepted_by_worker). A
   /// task withdrawn unstarted is uncounted. Takes the desk (held by others only for a
   /// few pointer writes). A reader that saw a task completed sees it counted: its drain

@@ -67,10 +67,6 @@ struct alignas(16) task_node {
   // A coroutine coming back (mailbox::link_comeback): the worker settles the announced
   // comeback (with its record, if any) when it takes this node. Written by the pusher.
   bool comeback = false;
-  // Counted as accepted (thread::stats()) by the drain that moves it to the FIFO: a task,
-  // a coroutine or a comeback pushed by link_*; not a notifier's, timer's or block_on's
-  // notice. Written by the pusher.
-  bool counted = false;
   task_accounting accounting = task_accounting::by_mailbox;
   comeback_record* comeback_of = nullptr;
   // Where the task was handed over (submit*, post*, spawn, make_notifier, …): three
