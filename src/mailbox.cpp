@@ -11,8 +11,14 @@
 
 namespace ste::detail {
 
-bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
-  std::uintptr_t w = inbox_.load(std::memory_order_relaxed);
+bool mailbox::push(task_node& n, caller who, bool refusable, std::uintptr_t* before) noexcept {
+  // No load first: the first CAS starts from the value the word has most often when a
+  // producer comes — drained, running, the worker awake. A load would bring the line in
+  // shared and the CAS would then have to take it once more, exclusively: two transfers
+  // between the CPUs instead of one. A wrong guess costs nothing more: the failed CAS
+  // brings the real value (and the line), and the loop goes on exactly as if that value
+  // had been loaded. (A CAS that succeeds from the guess is a load that read the guess.)
+  std::uintptr_t w = static_cast<std::uintptr_t>(phase::running);
   for (;;) {
     // The phase is read from the very value the CAS below replaces: if join() changes
     // it first, the CAS fails and the next round sees it. So a push either precedes the
@@ -28,6 +34,7 @@ bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
                                      std::memory_order_relaxed))
       break;
   }
+  if (before != nullptr) *before = w;
   // S stays set (only the worker clears it): whoever pushes after us wakes the worker
   // too, so a producer stopped right here delays no one but itself. From here on the
   // core may be gone (a comeback from another thread): the wake uses an address only.
@@ -36,8 +43,7 @@ bool mailbox::push(task_node& n, caller who, bool refusable) noexcept {
 }
 
 void mailbox::note_submitter_cpu() noexcept {
-  // Stored only when it changed: the line is the one the worker spins on, and a store
-  // would take it from the worker once more before the push's CAS.
+  // Stored only when it changed: the hints' line then stays shared between the CPUs.
   int const cpu = current_cpu();
   if (submitter_cpu_.load(std::memory_order_relaxed) != cpu)
     submitter_cpu_.store(cpu, std::memory_order_relaxed);
@@ -46,14 +52,16 @@ void mailbox::note_submitter_cpu() noexcept {
 std::size_t mailbox::link_task(task_node& n, caller who) {
   static_assert(kReadyHintCap >= wait_policy::spin_when_ahead_below,
                 "the saturated hint must still tell the spin policy's cases apart");
-  // Before the push, while the caller's handle keeps the core alive.
-  std::size_t const ahead = ready_size_.load(std::memory_order_relaxed) +
-                            (top_of(inbox_.load(std::memory_order_relaxed)) != nullptr);
   note_submitter_cpu();
   n.comeback = false;
-  // Counted by the drain (by_mailbox): nothing of the core is touched after the push.
-  if (!push(n, who, true)) throw_refused_task(name_, cause());
-  return ahead;
+  // Counted by the drain (by_mailbox).
+  std::uintptr_t before = 0;
+  if (!push(n, who, true, &before)) throw_refused_task(name_, cause());
+  // The hint is read after the push, from the line the CAS just took (reading it first
+  // would fetch that line once more). The caller's handle keeps the core alive for the
+  // whole call, so the read is safe; a value the worker changed meanwhile is as good a
+  // hint as the one before (relaxed: a stale value costs a little speed, never a task).
+  return ready_size_.load(std::memory_order_relaxed) + (top_of(before) != nullptr);
 }
 
 void mailbox::link_coroutine(task_node& n, caller who) {
@@ -282,10 +290,25 @@ void mailbox::end_sleep_locked() noexcept {
   }
 }
 
-bool mailbox::spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget) noexcept {
-  worker_cpu_.store(current_cpu(), std::memory_order_relaxed);
-  return spin_until([this, seen] { return inbox_.load(std::memory_order_relaxed) != seen; },
-                    submitter_cpu_.load(std::memory_order_relaxed), budget);
+spin_end mailbox::spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget,
+                                std::chrono::steady_clock::time_point& yield_start) noexcept {
+  // Stored only when it changed: a hint the producers read before their push.
+  int const cpu = current_cpu();
+  if (worker_cpu_.load(std::memory_order_relaxed) != cpu)
+    worker_cpu_.store(cpu, std::memory_order_relaxed);
+  return spin_wait(
+      [this, seen] {
+        std::uintptr_t const w = inbox_.load(std::memory_order_relaxed);
+        if (w == seen) return false;
+        // The newest node's line is the next one the worker reads and writes (the drain
+        // links it, the task signals in it): ask for it now, for writing, so that its
+        // transfer from the producer's CPU overlaps the desk and the drain's CAS. A
+        // prefetch is only a hint: it never faults, even should the node be gone
+        // already (withdrawn), and it reads nothing the program sees.
+        prefetch_for_write(top_of(w));
+        return true;
+      },
+      submitter_cpu_.load(std::memory_order_relaxed), budget, &yield_start);
 }
 
 void mailbox::sleep(std::uintptr_t seen) noexcept { wait_on_word(inbox_, seen); }

@@ -124,10 +124,18 @@ void core::wait_for_work_locked() noexcept {
   std::uintptr_t const seen = mailbox_.word();
   if (mailbox_.has_news_locked(seen)) return;  // a push or a sweep request came meanwhile
   mailbox_.desk().unlock();
-  auto const idle_since = std::chrono::steady_clock::now();
-  bool const more = mailbox_.spin_for_work(seen, idle_spin_);
+  // The idle spell is timed from the spin's yield phase on: the pause phase before it
+  // lasts a few µs at most, which the budget's decisions do not notice, and a spell the
+  // pause phase ends reads no clock at all (on the way to the task, it would be late).
+  std::chrono::steady_clock::time_point idle_since;
+  spin_end const spun = mailbox_.spin_for_work(seen, idle_spin_, idle_since);
   mailbox_.desk().lock();
-  if (more) {
+  if (spun == spin_end::quickly) {
+    // Found by the pause phase, far within the budget: spin fully next time.
+    idle_spin_ = wait_policy::spin_budget;
+    return;
+  }
+  if (spun == spin_end::after_yields) {
     // Paid off only if it found work within the budget: a spin that was preempted
     // (its yields lost the CPU to other load for a time slice) found it late, and
     // spinning again would only lose the scheduler's wake-up preference again.
@@ -181,8 +189,10 @@ void core::run_one(task_node* n) {
     }
     return;
   }
-  // The site is copied first: invoke may free n.
-  task_scope scope(*this, n->where, n->accounting == task_accounting::by_worker);
+  // The site is copied first (invoke may free n), except a blocking record's (see
+  // task_node::quiet_invoke), which is read only on a timed thread (copied then).
+  task_scope scope(*this, n->where, n->accounting == task_accounting::by_worker,
+                   n->quiet_invoke && !stats_.timed());
   try {
     n->invoke(n);  // may free n (posted tasks) or signal its submitter: do not touch
   } catch (...) {
@@ -201,20 +211,25 @@ void core::run_one(task_node* n) {
 
 // --- Task accounting -------------------------------------------------------------------
 
-core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepted) noexcept
-    : core_(c), where_(where), outer_(c.open_task_), outermost_(c.open_task_ == nullptr) {
+core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepted,
+                             bool borrow_site) noexcept
+    : core_(c),
+      kept_(borrow_site ? ste::site{} : where),
+      where_(borrow_site ? &where : &kept_),
+      outer_(c.open_task_),
+      outermost_(c.open_task_ == nullptr) {
   STE_ASSERT(c.is_current());
   if (count_accepted) c.mailbox_.count_accepted_by_worker();
   // For peak_queued: what waited in the FIFO when this task was taken, this one
   // included (the worker's own count; the inbox is drained into the FIFO whole).
-  started_ = c.stats_.begin(where_, outermost_, c.queued_at_take_);
+  started_ = c.stats_.begin(*where_, outermost_, c.queued_at_take_);
   c.open_task_ = this;
 }
 
 void core::task_scope::end(bool ran) noexcept {
   if (!open_) return;
   open_ = false;
-  core_.stats_.end(where_, outermost_, started_, ran);
+  core_.stats_.end(*where_, outermost_, started_, ran);
 }
 
 void core::task_scope::close() noexcept {

@@ -3,7 +3,9 @@
 // misuse. Ports the Rust crate's own tests and README examples.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -64,6 +66,61 @@ TEST(Submit, AcceptsMutableAndMoveOnlyCallables) {
   auto p = std::make_unique<int>(3);
   int got = thread.submit([p = std::move(p)]() mutable { return *p + 1; });
   EXPECT_EQ(got, 4);
+}
+
+// submit may run a copy of a small rvalue callable (design.md §2a), but never where the
+// caller could tell: a mutable callable's own state, and an lvalue's, change in place.
+TEST(Submit, CallableStateChangesWhereTheCallableLives) {
+  auto thread = ste::spawn();
+  auto counter = [n = 0]() mutable { return ++n; };
+  EXPECT_EQ(thread.submit(counter), 1);  // an lvalue: called in place
+  EXPECT_EQ(thread.submit(counter), 2);
+  EXPECT_EQ(thread.submit(std::move(counter)), 3);  // an xvalue of a mutable one: in place
+  EXPECT_EQ(counter(), 4);
+
+  struct tally {
+    int* calls;
+    void operator()() const { ++*calls; }
+  };
+  int calls = 0;
+  tally const t{&calls};
+  thread.submit(t);
+  thread.submit(tally{&calls});  // small and trivially copyable: possibly a copy
+  thread.submit(std::move(t));
+  EXPECT_EQ(calls, 3);
+
+  // Which records run a copy (kept on the record's first cache line).
+  using ste::detail::submit_record;
+  auto by_ref = [&calls] { ++calls; };
+  static_assert(submit_record<decltype(by_ref)>::runs_copy);    // an rvalue: copied
+  static_assert(!submit_record<decltype(by_ref)&>::runs_copy);  // an lvalue: in place
+  static_assert(!submit_record<decltype(counter)>::runs_copy);  // mutable: in place
+  auto big = [a = std::array<char, 17>{}] { return a[0]; };
+  static_assert(!submit_record<decltype(big)>::runs_copy);  // more than 16 bytes
+  auto owning = [s = std::string("x")] { return s.size(); };
+  static_assert(!submit_record<decltype(owning)>::runs_copy);  // not trivially copyable
+}
+
+TEST(Submit, SmallCallablesCapturingByValueSeeTheirValues) {
+  auto thread = ste::spawn();
+  int const a = 20;
+  long const b = 22;
+  EXPECT_EQ(thread.submit([a, b] { return a + b; }), 42);
+  double const d = 0.5;
+  EXPECT_EQ(thread.submit([d, a] { return d * a; }), 10.0);
+  char const bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  struct sixteen {
+    char v[16];
+    int operator()() const {
+      int sum = 0;
+      for (char c : v) sum += c;
+      return sum;
+    }
+  };
+  sixteen s{};
+  for (int i = 0; i < 16; ++i) s.v[i] = bytes[i];
+  EXPECT_EQ(thread.submit(sixteen(s)), 136);
+  EXPECT_EQ(thread.submit_for(std::chrono::seconds(30), [a] { return a * 2; }), 40);
 }
 
 struct thrown_marker {

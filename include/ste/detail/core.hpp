@@ -231,20 +231,27 @@ class STE_API core : public std::enable_shared_from_this<core> {
   class task_scope {
    public:
     /// `count_accepted`: the worker made this task itself (nobody pushed it).
-    task_scope(core& c, ste::site const& where, bool count_accepted) noexcept;
+    /// `borrow_site`: `where` stays readable for as long as anyone may ask for it (a
+    /// blocking record: its invoke lets nothing but a thread end out, so the site is
+    /// never asked for after the record is gone); otherwise it is copied.
+    task_scope(core& c, ste::site const& where, bool count_accepted,
+               bool borrow_site = false) noexcept;
     ~task_scope() { close(); }
     task_scope(task_scope const&) = delete;
     task_scope& operator=(task_scope const&) = delete;
     /// The task ends now (idempotent); `ran`: false for one that never started.
     void end(bool ran) noexcept;
-    ste::site const& where() const noexcept { return where_; }
+    ste::site const& where() const noexcept { return *where_; }
     /// Ends the task and leaves it (idempotent; the destructor does it otherwise).
     void close() noexcept;
 
    private:
 
     core& core_;
-    ste::site const where_;
+    // The copy, unless the site is borrowed (a copy reads the record's second cache
+    // line, which its submitter is spinning on: a transfer per round trip for nothing).
+    ste::site kept_;
+    ste::site const* where_;
     task_scope* const outer_;
     bool const outermost_;
     bool open_ = true;

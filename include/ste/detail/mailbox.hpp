@@ -189,9 +189,11 @@ class STE_API mailbox {
 
   // --- The worker, without the desk. -------------------------------------------------
 
-  /// The bounded spin (at most `budget`) before the worker sleeps; true when the word
-  /// changed from `seen`.
-  bool spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget) noexcept;
+  /// The bounded spin (at most `budget`) before the worker sleeps, until the word
+  /// changes from `seen` (spin_end::spent: it did not).
+  /// `yield_start`: as spin_wait's.
+  spin_end spin_for_work(std::uintptr_t seen, std::chrono::nanoseconds budget,
+                         std::chrono::steady_clock::time_point& yield_start) noexcept;
   /// Sleeps until woken (or spuriously) while the word is still `seen`; with a deadline,
   /// until then at the latest.
   void sleep(std::uintptr_t seen) noexcept;
@@ -228,8 +230,9 @@ class STE_API mailbox {
   /// A producer records its CPU (the worker's spin policy reads it).
   void note_submitter_cpu() noexcept;
 
-  /// The one CAS of a hand-off; false (nothing pushed) when refused.
-  bool push(task_node& n, caller who, bool refusable) noexcept;
+  /// The one CAS of a hand-off; false (nothing pushed) when refused. `before`, if given,
+  /// receives the word the CAS replaced.
+  bool push(task_node& n, caller who, bool refusable, std::uintptr_t* before = nullptr) noexcept;
   /// Moves the inbox chain to the back of the FIFO, oldest first, and clears S; a
   /// withdrawer (not `by_worker`) that took a chain from a sleeping worker wakes it.
   void drain_locked(bool by_worker) noexcept STE_REQUIRES(desk_);
@@ -246,13 +249,10 @@ class STE_API mailbox {
   // read-modify-writes, so that the pushes form one release sequence: one acquire of the
   // latest value sees every pushed node (see push and drain_locked).
   alignas(64) std::atomic<std::uintptr_t> inbox_{static_cast<std::uintptr_t>(phase::running)};
-  // Hints only (relaxed; a stale value costs a little speed, never correctness):
-  // how many drained tasks wait, up to kReadyHintCap (written by the desk's holders when
-  // it changes, read by producers for their spin policy), and where the two sides last ran (current_cpu()), so that each
-  // can tell whether the other shares its CPU and should be yielded to, not spun on.
+  // A hint only (relaxed; a stale value costs a little speed, never correctness): how
+  // many drained tasks wait, up to kReadyHintCap (written by the desk's holders when it
+  // changes, read by producers right after their push, for their spin policy).
   std::atomic<std::size_t> ready_size_{0};
-  std::atomic<int> worker_cpu_{-1};     // written by the worker before it waits
-  std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
   // A notifier asked for a sweep (set before its N on the inbox word, so a drain that
   // clears that N sees it; taken by the worker after a drain that found nothing).
   std::atomic<bool> sweep_wanted_{false};
@@ -267,6 +267,14 @@ class STE_API mailbox {
   static constexpr std::chrono::steady_clock::rep kNoStopTime =
       std::numeric_limits<std::chrono::steady_clock::rep>::min();
   std::atomic<std::chrono::steady_clock::rep> stop_time_{kNoStopTime};
+
+  // Hints only, on a line of their own that stays shared between the CPUs: where the
+  // two sides last ran (current_cpu()), so that each can tell whether the other shares
+  // its CPU and should be yielded to, not spun on. Each is stored only when it changes,
+  // so a round trip between two threads that stay where they are moves this line never
+  // (on the inbox word's line, every read of them after the other side's CAS was a miss).
+  alignas(64) std::atomic<int> worker_cpu_{-1};     // written by the worker before it spins
+  std::atomic<int> submitter_cpu_{-1};  // written by a producer before its push
 
   alignas(64) pi_mutex desk_;
   task_queue ready_ STE_GUARDED_BY(desk_);  // drained, not started, in acceptance order

@@ -57,6 +57,12 @@ STE_API void note_task_withdrawn() noexcept;
 // Aligned so that the inbox word can keep its phase and flag bits below a node's address
 // (mailbox.hpp): 4 bits. Coroutine frames and post's blocks come from operator new,
 // which aligns this much by default where ste runs.
+//
+// The fields come in the order the worker uses them: what it reads and writes for every
+// task (the chain, the FIFO hook, invoke, the flags) fills the first 48 bytes, so that a
+// blocking record (blocking_node, 64-aligned, with one word before the node) keeps all
+// of it on one cache line; what it rarely reads (comeback_of, only for a comeback; the
+// site, only on an error or on a timed thread) comes last.
 struct alignas(16) task_node {
   // The inbox chain (newest first): written by the pusher before its CAS, read by the
   // drain that takes the chain (the CAS's release/acquire orders the two).
@@ -64,17 +70,22 @@ struct alignas(16) task_node {
   // The worker-side FIFO, guarded by the desk lock. `linked` is true from the drain that
   // moved the node there until the worker (start) or a withdrawal unlinks it.
   list_hook<task_node> queue_hook;
+  // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
+  // worker hands such exceptions to on_error); blocking records catch their own.
+  void (*invoke)(task_node*) = nullptr;
   // A coroutine coming back (mailbox::link_comeback): the worker settles the announced
   // comeback (with its record, if any) when it takes this node. Written by the pusher.
   bool comeback = false;
   task_accounting accounting = task_accounting::by_mailbox;
+  // invoke lets no exception out but the end of the OS thread, and the node stays alive
+  // until invoke's last step (a blocking record: its completion signal). Then the worker
+  // never needs the site after invoke, and reads it in place instead of copying it
+  // first: the site is on the record's second line, which the submitter spins on.
+  bool quiet_invoke = false;
   comeback_record* comeback_of = nullptr;
   // Where the task was handed over (submit*, post*, spawn, make_notifier, …): three
   // words kept with the task, for on_error, stats() and the stall watchdog.
   ste::site where;
-  // Runs the task on the worker thread. May throw only for fire-and-forget tasks (the
-  // worker hands such exceptions to on_error); blocking records catch their own.
-  void (*invoke)(task_node*) = nullptr;
 };
 
 static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= alignof(task_node),
@@ -164,8 +175,7 @@ class result_slot {
   void run(F&& f) {
     try {
       if constexpr (std::is_void_v<R>) {
-        std::invoke(f);
-        value_ = true;
+        std::invoke(f);  // nothing to keep: take() only looks for an exception
       } else if constexpr (std::is_reference_v<R>) {
         value_ = std::addressof(static_cast<R>(std::invoke(f)));
       } else {
@@ -193,17 +203,35 @@ class result_slot {
   }
 
  private:
+  struct no_value {};
   using storage = std::conditional_t<
-      std::is_void_v<R>, bool,
+      std::is_void_v<R>, no_value,
       std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, std::optional<R>>>;
   storage value_{};
   std::exception_ptr error_;
 };
 
-/// The record of one blocking submit, living in the submitter's frame.
-struct blocking_node : task_node {
+/// What a blocking record keeps in front of its node: 16 bytes for the record's own use
+/// (submit_record: the callable, or its address), read by the worker with the node. The
+/// node's alignment pads the head to 16 bytes anyway.
+struct blocking_head {
+  alignas(void*) std::byte payload[16];
+};
+
+/// The record of one blocking submit, living in the submitter's frame (a stack object:
+/// its alignment costs no allocation). 64-aligned, laid out for the two CPUs:
+/// - line 1, the head and the node's first 48 bytes: written by the submitter before
+///   its push, then read and written (the FIFO hook) by the worker only;
+/// - line 2, from the node's rarely read tail on: the completion flag, which the
+///   submitter spins on while the worker writes line 1, and which the worker writes once.
+/// So the spinning submitter never pulls back the line the worker is working in, and a
+/// round trip moves each of the two lines (and the inbox word's) as few times as it can.
+struct alignas(64) blocking_node : blocking_head, task_node {
+  blocking_node() noexcept { quiet_invoke = true; }
   completion done;
 };
+static_assert(sizeof(blocking_head) + offsetof(task_node, comeback_of) <= 64,
+              "the worker's per-task fields of a blocking record must fit one cache line");
 
 /// The deadline of a plain submit: none.
 struct no_deadline {
@@ -228,9 +256,41 @@ template <class F, class Deadline = no_deadline>
 struct submit_record final : blocking_node {
   using result_type = std::invoke_result_t<F>;
 
-  explicit submit_record(std::remove_reference_t<F>& fn, Deadline d = {}) noexcept
-      : f(std::addressof(fn)), deadline(d) {
+  using callable_type = std::remove_reference_t<F>;
+
+  /// Whether the record runs a copy of the callable, kept in the head: the worker then
+  /// reads it from the node's line instead of the caller's frame (one line less to move
+  /// per round trip). Only where nobody can tell: an rvalue (a temporary, or an object
+  /// the caller gave away with std::move) of a small trivially copyable type whose call
+  /// does not need a mutable object (invocable as const: a mutable lambda is not
+  /// copied, so what its call does to its own state stays visible where it lives).
+  /// Trivially copyable also means trivially destructible: the copy needs no cleanup.
+  static constexpr bool runs_copy = [] {
+    if constexpr (std::is_reference_v<F> || !std::is_object_v<callable_type>) {
+      return false;  // an lvalue, or a function: run where it is
+    } else {
+      return std::is_trivially_copyable_v<callable_type> &&
+             sizeof(callable_type) <= sizeof(blocking_head::payload) &&
+             alignof(callable_type) <= alignof(blocking_head) &&
+             std::is_invocable_v<callable_type const&>;
+    }
+  }();
+
+  explicit submit_record(callable_type& fn, Deadline d = {}) noexcept : deadline(d) {
+    // The callable (or its address) goes in the head, on the node's line, which the
+    // worker reads anyway; callable() gives it back with its exact type.
+    if constexpr (runs_copy)
+      ::new (static_cast<void*>(payload)) std::remove_cv_t<callable_type>(fn);
+    else
+      ::new (static_cast<void*>(payload)) callable_type*(std::addressof(fn));
     invoke = &run;
+  }
+
+  callable_type* callable() noexcept {
+    if constexpr (runs_copy)
+      return std::launder(reinterpret_cast<callable_type*>(payload));
+    else
+      return *std::launder(reinterpret_cast<callable_type**>(payload));
   }
 
   static void run(task_node* n) {
@@ -241,7 +301,7 @@ struct submit_record final : blocking_node {
     } else {
       try {
         self->result.run(
-            [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->f)); });
+            [self]() -> result_type { return std::invoke(static_cast<F&&>(*self->callable())); });
       } catch (...) {
         // Only the thread's own end leaves run() (it keeps every other exception):
         self->done.signal();  // its submitter gets stopped_error; the last touch
@@ -251,7 +311,6 @@ struct submit_record final : blocking_node {
     self->done.signal();  // the last touch: *self may be gone after this line
   }
 
-  std::remove_reference_t<F>* f;
   [[no_unique_address]] Deadline deadline;
   bool expired = false;  // the worker reached the record after its deadline: f never ran
   result_slot<result_type> result;

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <thread>
+#include <utility>
 
 #include "ste/detail/wait_policy.hpp"
 
@@ -71,6 +72,16 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+/// Asks the CPU to bring the cache line at `p` in for writing, ahead of use. A hint: it
+/// never faults, whatever `p` points to (even nothing), and has no visible effect.
+inline void prefetch_for_write(void const* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1, 3);
+#else
+  (void)p;
+#endif
+}
+
 /// The CPU the calling thread runs on now, or -1 where the platform cannot tell
 /// (Linux: sched_getcpu, a vDSO call of a few ns). A hint: threads migrate.
 STE_API int current_cpu() noexcept;
@@ -82,26 +93,49 @@ std::chrono::nanoseconds sleep_slice(Duration left) noexcept {
   return std::chrono::ceil<std::chrono::nanoseconds>(left);
 }
 
-/// The waiting strategy: returns true as soon as `done()` holds, false once the spin
-/// budget (`budget`; zero: one look, no spin) is spent (the caller then sleeps in the kernel). A short `pause` spin catches
-/// a peer running on another CPU; the `yield` phase hands the CPU over when both
-/// threads share one. When the peer last ran on this very CPU (`peer_cpu`), pausing
-/// would only delay it: yield at once.
+/// How a spin_wait ended.
+enum class spin_end : std::uint8_t {
+  quickly,    // done() held within the `pause` phase (a few µs at most)
+  after_yields,  // done() held in the `yield` phase, within the budget
+  spent,      // the budget was spent and done() still did not hold
+};
+
+/// The waiting strategy: returns as soon as `done()` holds, or once the spin budget
+/// (`budget`; zero: one look, no spin) is spent (the caller then sleeps in the kernel).
+/// A short `pause` spin catches a peer running on another CPU; the `yield` phase hands
+/// the CPU over when both threads share one. When the peer last ran on this very CPU
+/// (`peer_cpu`), pausing would only delay it: yield at once. The clock is read only in
+/// the `yield` phase, so a peer caught by the `pause` spin costs no clock read.
+/// `yield_start`, if given, receives when the `yield` phase began (spin_end::quickly:
+/// untouched; a zero budget: now).
 template <class Done>
-bool spin_until(Done&& done, int peer_cpu = -1,
-                std::chrono::nanoseconds budget = wait_policy::spin_budget) noexcept {
-  if (budget <= std::chrono::nanoseconds::zero()) return done();
+spin_end spin_wait(Done&& done, int peer_cpu = -1,
+                   std::chrono::nanoseconds budget = wait_policy::spin_budget,
+                   std::chrono::steady_clock::time_point* yield_start = nullptr) noexcept {
+  if (budget <= std::chrono::nanoseconds::zero()) {
+    if (done()) return spin_end::quickly;
+    if (yield_start != nullptr) *yield_start = std::chrono::steady_clock::now();
+    return spin_end::spent;
+  }
   bool const share_cpu = peer_cpu >= 0 && peer_cpu == current_cpu();
   for (int i = share_cpu ? wait_policy::spin_pauses : 0; i < wait_policy::spin_pauses; ++i) {
-    if (done()) return true;
+    if (done()) return spin_end::quickly;
     cpu_relax();
   }
   auto const start = std::chrono::steady_clock::now();
+  if (yield_start != nullptr) *yield_start = start;
   do {
-    if (done()) return true;
+    if (done()) return spin_end::after_yields;
     std::this_thread::yield();
   } while (std::chrono::steady_clock::now() - start < budget);
-  return done();
+  return done() ? spin_end::after_yields : spin_end::spent;
+}
+
+/// spin_wait, as a yes/no: true as soon as `done()` holds, false once the budget is spent.
+template <class Done>
+bool spin_until(Done&& done, int peer_cpu = -1,
+                std::chrono::nanoseconds budget = wait_policy::spin_budget) noexcept {
+  return spin_wait(std::forward<Done>(done), peer_cpu, budget) != spin_end::spent;
 }
 
 }  // namespace ste::detail
