@@ -43,7 +43,7 @@ class asio_core {
   std::uint64_t tasks_run() const noexcept { return count_; }
 
  private:
-  std::uint64_t count_ = 0;  // worker thread only, until stop()
+  task_count count_;  // worker thread only, until stop(); its own line (platform.hpp)
   // Concurrency hint 1: the context is run by one thread, which lets Asio skip some
   // locking on that thread's side — Asio's best configuration for this job.
   boost::asio::io_context ioc_{1};

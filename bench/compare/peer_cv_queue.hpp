@@ -63,7 +63,7 @@ class cv_queue_core {
     std::promise<void> done;
   };
 
-  std::uint64_t count_ = 0;  // worker thread only, until stop()
+  task_count count_;  // worker thread only, until stop(); its own line (platform.hpp)
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<job> jobs_;   // guarded by mutex_

@@ -138,7 +138,7 @@ class rust_replica_core {
   std::uint64_t tasks_run() const noexcept { return count_; }
 
  private:
-  std::uint64_t count_ = 0;  // worker thread only, until stop()
+  task_count count_;  // worker thread only, until stop(); its own line (platform.hpp)
   std::mutex mutex_;
   replica::node* head_ = nullptr;  // guarded by mutex_
   replica::node* tail_ = nullptr;  // guarded by mutex_

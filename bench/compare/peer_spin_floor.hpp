@@ -61,7 +61,7 @@ class spin_floor_core {
   alignas(64) std::atomic<std::uint64_t> seq_{0};
   alignas(64) std::atomic<bool> busy_{false};  // submitters' spin lock
   alignas(64) std::atomic<bool> stopping_{false};
-  alignas(64) std::uint64_t count_ = 0;  // worker thread only, until stop()
+  task_count count_;  // worker thread only, until stop(); its own line (platform.hpp)
 };
 
 using spin_floor_peer = worker_peer<spin_floor_core>;

@@ -57,7 +57,7 @@ class ste_peer {
   }
 
  private:
-  std::uint64_t count_ = 0;  // worker thread only, until stop()
+  task_count count_;  // worker thread only, until stop(); its own line (platform.hpp)
   worker_startup startup_;   // before thread_: its prelude writes here
   clockid_t clock_{};
   ste::thread thread_;

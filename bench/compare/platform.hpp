@@ -69,6 +69,19 @@ bool current_thread_cpu_clock(clockid_t& clock) noexcept;
 /// The start-up handshake of a peer's worker thread: the worker pins itself (when
 /// asked) and publishes its CPU clock; the peer's constructor waits for both, so a
 /// measurement never includes thread start-up and can read the worker's CPU time.
+/// The count every peer's round-trip task increments on the worker, alone on its cache
+/// line: a neighbour the submitter reads for each round trip (the peer's handle, its
+/// queue pointer) would otherwise move between the CPUs with every increment, a cost of
+/// the harness, not of the peer. Every peer, the spin floor included, uses it.
+struct alignas(64) task_count {
+  std::uint64_t value = 0;
+  task_count& operator++() noexcept {
+    ++value;
+    return *this;
+  }
+  operator std::uint64_t() const noexcept { return value; }
+};
+
 class worker_startup {
  public:
   /// On the worker, before it serves anything.
