@@ -460,10 +460,11 @@ struct core {
   // mailbox::push(n, who, refusable): -1 = stopped_error (every caller here is off the
   // thread: open only while running), else the "ahead" hint.
   int push(record* n, bool refusable) {
-    // The hint is read before the CAS: after it the producer touches nothing of the core.
-    int const hint = ready_size_hint.load(rl::mo_relaxed, $);
-    // relaxed: only a guess for the CAS, which re-reads the word; nothing is read through it.
-    word_t w = inbox.load(rl::mo_relaxed, $);
+    // The first CAS starts from a guessed value, as the code's does (running, empty, no
+    // S: what a producer finds most often), not from a load; a wrong guess fails the CAS,
+    // which reads the word (relaxed) like the load did. bug-push-stale-s keeps a first
+    // load, since its bug is deciding the wake from that load.
+    word_t w = g_weak == B_PUSH_STALE_S ? inbox.load(rl::mo_relaxed, $) : (word_t)running;
     bool const first_s = s_of(w);  // (for bug-push-stale-s only)
     bool checked = false;
     for (;;) {
@@ -489,7 +490,10 @@ struct core {
     // w is the value the CAS replaced: if it had S the worker sleeps (or is about to) on
     // a value this push changed: wake it.  Address only.
     bool const wake = g_weak == B_PUSH_STALE_S ? first_s : s_of(w);
-    if (wake) w_wake();  // inbox_ only as a key: the core may be gone by now
+    if (wake) w_wake();  // inbox_ only as a key
+    // The hint is read after the CAS, as link_task does (the caller's handle keeps the
+    // core alive; relaxed: a hint).
+    int const hint = ready_size_hint.load(rl::mo_relaxed, $);
     return hint + (slot_of(w) != 0 ? 1 : 0);
   }
 
