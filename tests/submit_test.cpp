@@ -99,6 +99,19 @@ TEST(Submit, CallableStateChangesWhereTheCallableLives) {
   static_assert(!submit_record<decltype(big)>::runs_copy);  // more than 16 bytes
   auto owning = [s = std::string("x")] { return s.size(); };
   static_assert(!submit_record<decltype(owning)>::runs_copy);  // not trivially copyable
+
+  // Trivially copyable, yet it cannot be copied, only moved: runs in place (by address).
+  struct move_only_tally {
+    int* calls;
+    explicit move_only_tally(int* c) : calls(c) {}
+    move_only_tally(move_only_tally const&) = delete;
+    move_only_tally(move_only_tally&&) = default;
+    void operator()() const { ++*calls; }
+  };
+  static_assert(std::is_trivially_copyable_v<move_only_tally>);
+  static_assert(!submit_record<move_only_tally>::runs_copy);
+  thread.submit(move_only_tally{&calls});
+  EXPECT_EQ(calls, 4);
 }
 
 TEST(Submit, SmallCallablesCapturingByValueSeeTheirValues) {

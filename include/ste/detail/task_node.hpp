@@ -269,7 +269,10 @@ struct submit_record final : blocking_node {
     if constexpr (std::is_reference_v<F> || !std::is_object_v<callable_type>) {
       return false;  // an lvalue, or a function: run where it is
     } else {
+      // Trivially copy-constructible too: a trivially copyable type may still have no
+      // copy constructor (only a move one), and the copy is made from `fn` as it is.
       return std::is_trivially_copyable_v<callable_type> &&
+             std::is_trivially_copy_constructible_v<callable_type> &&
              sizeof(callable_type) <= sizeof(blocking_head::payload) &&
              alignof(callable_type) <= alignof(blocking_head) &&
              std::is_invocable_v<callable_type const&>;
