@@ -49,18 +49,23 @@ void mailbox::note_submitter_cpu() noexcept {
     submitter_cpu_.store(cpu, std::memory_order_relaxed);
 }
 
-std::size_t mailbox::link_task(task_node& n, caller who) {
-  static_assert(kReadyHintCap >= wait_policy::spin_when_ahead_below,
-                "the saturated hint must still tell the spin policy's cases apart");
+std::uintptr_t mailbox::link_task(task_node& n, caller who) {
   note_submitter_cpu();
   n.comeback = false;
-  // Counted by the drain (by_mailbox).
+  // Counted by the drain (by_mailbox). Nothing of the core is touched after the push:
+  // some callers (a submit_async's first hop, a P2300 operation) hold no reference to
+  // the core once their node is in, and the core may go as soon as it ran.
   std::uintptr_t before = 0;
   if (!push(n, who, true, &before)) throw_refused_task(name_, cause());
-  // The hint is read after the push, from the line the CAS just took (reading it first
-  // would fetch that line once more). The caller's handle keeps the core alive for the
-  // whole call, so the read is safe; a value the worker changed meanwhile is as good a
-  // hint as the one before (relaxed: a stale value costs a little speed, never a task).
+  return before;
+}
+
+std::size_t mailbox::ahead_hint(std::uintptr_t before) const noexcept {
+  static_assert(kReadyHintCap >= wait_policy::spin_when_ahead_below,
+                "the saturated hint must still tell the spin policy's cases apart");
+  // Read after the push, from the line the CAS just took (reading it first would fetch
+  // that line once more). A value the worker changed meanwhile is as good a hint as the
+  // one before (relaxed: a stale value costs a little speed, never a task).
   return ready_size_.load(std::memory_order_relaxed) + (top_of(before) != nullptr);
 }
 

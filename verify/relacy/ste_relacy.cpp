@@ -491,8 +491,8 @@ struct core {
     // a value this push changed: wake it.  Address only.
     bool const wake = g_weak == B_PUSH_STALE_S ? first_s : s_of(w);
     if (wake) w_wake();  // inbox_ only as a key
-    // The hint is read after the CAS, as link_task does (the caller's handle keeps the
-    // core alive; relaxed: a hint).
+    // The hint is read after the CAS, as a blocking submitter does (mailbox::ahead_hint;
+    // its handle keeps the core alive; relaxed: a hint).
     int const hint = ready_size_hint.load(rl::mo_relaxed, $);
     return hint + (slot_of(w) != 0 ? 1 : 0);
   }

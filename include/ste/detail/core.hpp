@@ -95,10 +95,10 @@ class STE_API core : public std::enable_shared_from_this<core> {
 
   // --- Handing work over: any thread. ----------------------------------------------
 
-  /// Links `n`: accepted, it runs exactly once. Returns how many tasks were queued
-  /// ahead. Throws stopped_error (nothing linked) when the thread no longer accepts work
-  /// from the caller. Never allocates; takes no lock (one CAS on the inbox word).
-  std::size_t accept(task_node& n) { return mailbox_.link_task(n, caller()); }
+  /// Links `n`: accepted, it runs exactly once. Throws stopped_error (nothing linked)
+  /// when the thread no longer accepts work from the caller. Never allocates; takes no
+  /// lock (one CAS on the inbox word); touches nothing of the core after that CAS.
+  void accept(task_node& n) { (void)mailbox_.link_task(n, caller()); }
   /// Unlinks `n`, accepted earlier, if the worker has not started it: true then, and
   /// it never runs (nor counts). Any thread; takes the desk lock (docs/design.md §4).
   /// The caller must keep `n` alive for the call: the P2300 scheduler's stop callback
@@ -112,8 +112,10 @@ class STE_API core : public std::enable_shared_from_this<core> {
   /// for the worker's signal. Throws stopped_error or deadlock_error (then `n` never ran).
   void submit_and_wait(blocking_node& n) {
     wait_edge edge(*this);
-    std::size_t const ahead = accept(n);
-    n.done.wait(ahead, mailbox_.worker_cpu());
+    // The caller keeps the core alive (its handle) for the whole wait: the hints may be
+    // read after the push.
+    std::uintptr_t const before = mailbox_.link_task(n, caller());
+    n.done.wait(mailbox_.ahead_hint(before), mailbox_.worker_cpu());
   }
 
   /// As submit_and_wait, but `n` never starts after its deadline: returns false when the

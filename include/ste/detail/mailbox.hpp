@@ -59,9 +59,14 @@ class STE_API mailbox {
 
   // --- Producers: any thread; no lock. ----------------------------------------------
 
-  /// Pushes `n`: accepted, it runs exactly once. Returns a hint of how many tasks are
-  /// queued ahead of it. Throws stopped_error (nothing pushed) when closed to `who`.
-  std::size_t link_task(task_node& n, caller who);
+  /// Pushes `n`: accepted, it runs exactly once. Returns the inbox word the push
+  /// replaced (for ahead_hint). Throws stopped_error (nothing pushed) when closed to
+  /// `who`. Touches nothing of the core after the push.
+  std::uintptr_t link_task(task_node& n, caller who);
+  /// How many tasks were queued ahead of a node whose push replaced `before` (a hint for
+  /// the waiting strategy). Only for a caller that keeps the core alive (a blocking
+  /// submitter holds its handle).
+  std::size_t ahead_hint(std::uintptr_t before) const noexcept;
   /// As link_task for a coroutine moving here (schedule); its refusal is the
   /// stopped_error a spawned coroutine may end on quietly.
   void link_coroutine(task_node& n, caller who);
