@@ -222,14 +222,17 @@ core::task_scope::task_scope(core& c, ste::site const& where, bool count_accepte
   if (count_accepted) c.mailbox_.count_accepted_by_worker();
   // For peak_queued: what waited in the FIFO when this task was taken, this one
   // included (the worker's own count; the inbox is drained into the FIFO whole).
-  started_ = c.stats_.begin(*where_, outermost_, c.queued_at_take_);
+  // The stats get the copy: borrowing happens only on untimed threads, whose stats never
+  // read the site, so the borrowed one is never reached through them (the record may be
+  // gone when the scope ends).
+  started_ = c.stats_.begin(kept_, outermost_, c.queued_at_take_);
   c.open_task_ = this;
 }
 
 void core::task_scope::end(bool ran) noexcept {
   if (!open_) return;
   open_ = false;
-  core_.stats_.end(*where_, outermost_, started_, ran);
+  core_.stats_.end(kept_, outermost_, started_, ran);
 }
 
 void core::task_scope::close() noexcept {
